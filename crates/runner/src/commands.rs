@@ -1,0 +1,267 @@
+//! The small commands: activations, eoc, probe, eval, data, bench.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow};
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{GradientsParams, SgdConfig};
+use gradlab_data::{Batcher, DatasetName, Normalization};
+use gradlab_model::{Activation, Architecture, Init, MlpConfig, eoc};
+use serde_json::json;
+
+use crate::cli::{ActivationsArgs, BenchArgs, Cli, DataAction, DataArgs, EocArgs, EvalArgs, ProbeArgs};
+use crate::config::RunConfig;
+use crate::record::read_json;
+use crate::train::{evaluate, layer_snapshot};
+
+fn parse_activation(text: &str) -> Result<Activation> {
+    text.parse().map_err(|e| anyhow!("--activation: {e}"))
+}
+
+fn parse_dataset(text: &str) -> Result<DatasetName> {
+    text.parse().map_err(|e| anyhow!("{e}"))
+}
+
+/// `gradlab activations`.
+pub fn activations(args: &ActivationsArgs, as_json: bool) -> Result<()> {
+    let rows: Vec<_> = Activation::ALL
+        .iter()
+        .map(|a| {
+            let (lo, hi) = a.output_range();
+            let peak = a.derivative_peak();
+            let sat = a.saturation(args.rho);
+            json!({
+                "name": a.to_string(),
+                "range": [lo, hi],
+                "max_derivative": peak.value,
+                "max_derivative_at": peak.at,
+                "max_attained": peak.attained,
+                "saturation_negative": sat.negative,
+                "saturation_positive": sat.positive,
+                "gain": a.gain(),
+            })
+        })
+        .collect();
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!(
+        "{:<22} {:>22} {:>8} {:>8} {:>10} {:>10}",
+        "activation", "range", "max f'", "at x", "sat x<", "sat x>"
+    );
+    let side = |v: Option<f64>| v.map_or("never".to_string(), |x| format!("{x:.3}"));
+    for a in Activation::ALL {
+        let (lo, hi) = a.output_range();
+        let peak = a.derivative_peak();
+        let sat = a.saturation(args.rho);
+        let sup = if peak.attained { "" } else { " (sup)" };
+        println!(
+            "{:<22} {:>22} {:>8.4} {:>8.3}{sup} {:>10} {:>10}",
+            a.to_string(),
+            format!("({lo}, {hi})"),
+            peak.value,
+            peak.at,
+            side(sat.negative),
+            side(sat.positive)
+        );
+    }
+    println!("saturation: |x| beyond which f'(x) < {} × max f'", args.rho);
+    Ok(())
+}
+
+/// `gradlab eoc`.
+pub fn eoc(args: &EocArgs, as_json: bool) -> Result<()> {
+    let activation = parse_activation(&args.activation)?;
+    if !(args.sigma_b2.is_finite() && args.sigma_b2 >= 0.0) {
+        anyhow::bail!("--sigma-b2 {}: must be a finite value >= 0 (e.g. 0.05)", args.sigma_b2);
+    }
+    let point = eoc::critical_point(activation, args.sigma_b2).map_err(|e| anyhow!("{e}"))?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&point)?);
+    } else {
+        println!("activation  {activation}");
+        println!("sigma_b2    {}", point.sigma_b2);
+        println!("sigma_w2    {:.6}  (edge of chaos: chi1 = {:.6})", point.sigma_w2, point.chi1);
+        match point.q_star {
+            Some(q) => println!("q*          {q:.6}"),
+            None => println!("q*          none (the length map diverges)"),
+        }
+        println!("depth scale {} (infinite at the edge of chaos)", point.depth_scale);
+    }
+    Ok(())
+}
+
+/// `gradlab probe`: per-layer gradient norms at initialisation on one real batch.
+pub fn probe(cli: &Cli, args: &ProbeArgs) -> Result<()> {
+    cli.backend.check()?;
+    let activation = parse_activation(&args.activation)?;
+    let init: Init = args.init.parse().map_err(|e| anyhow!("--init: {e}"))?;
+    let name = parse_dataset(&args.dataset)?;
+    if args.depth == 0 {
+        anyhow::bail!("--depth 0: use at least 1 hidden layer");
+    }
+    let [c, h, w] = name.shape();
+    let arch = Architecture::Mlp(
+        MlpConfig::new(c * h * w, name.num_classes(), args.depth, args.width)
+            .with_activation(activation)
+            .with_init(init),
+    );
+    arch.check().map_err(|e| anyhow!("{e}"))?;
+    let root = gradlab_data::resolve_root(cli.data_dir.as_deref());
+    let data = gradlab_data::load(name, &root).map_err(|e| anyhow!("{e}"))?;
+    let device = cli.backend.device()?.autodiff();
+    let net = arch.init(args.seed, &device);
+    let n = args.batch.clamp(1, data.train.len());
+    let batcher = Batcher::new(&data.train, n, Normalization::UnitRange, &device);
+    let batch = batcher.batch(&(0..n).collect::<Vec<_>>());
+    let loss_fn = CrossEntropyLossConfig::new().init(&device);
+    let layers = layer_snapshot(&net, &batch, &loss_fn);
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&layers)?);
+        return Ok(());
+    }
+    println!("{activation}, {init}, depth {}, width {}, {n} {name} images", args.depth, args.width);
+    println!(
+        "{:<10} {:>12} {:>12} {:>10} {:>10} {:>10}",
+        "layer", "grad norm", "weight norm", "mean f'", "saturated", "sparsity"
+    );
+    let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+    for l in &layers {
+        println!(
+            "{:<10} {:>12.4e} {:>12.4} {:>10} {:>10} {:>10}",
+            l.name,
+            l.grad_norm,
+            l.weight_norm,
+            opt(l.mean_derivative),
+            opt(l.saturation),
+            opt(l.sparsity)
+        );
+    }
+    if let (Some(first), Some(last)) = (layers.first(), layers.iter().rev().nth(1)) {
+        println!(
+            "gradient norm ratio {} / {}: {:.3e}",
+            first.name,
+            last.name,
+            first.grad_norm / last.grad_norm
+        );
+    }
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct SavedConfig {
+    config: RunConfig,
+}
+
+/// `gradlab eval RUN_DIR`.
+pub fn eval(cli: &Cli, args: &EvalArgs) -> Result<()> {
+    cli.backend.check()?;
+    let saved: SavedConfig = read_json(&args.run_dir.join("config.json"))
+        .context("RUN_DIR must be a run folder (OUT/runs/RUN_ID) with config.json")?;
+    let config = saved.config;
+    let model = args.run_dir.join("model.bpk");
+    if !model.exists() {
+        anyhow::bail!("{}: no trained model (the run did not finish)", model.display());
+    }
+    let device = cli.backend.device()?;
+    let net = config
+        .architecture()
+        .init(config.train.seed, &device)
+        .try_load_file(&model)
+        .map_err(|e| anyhow!("loading {}: {e:?}", model.display()))?;
+    let root = gradlab_data::resolve_root(cli.data_dir.as_deref());
+    let data = gradlab_data::load(config.data.dataset, &root).map_err(|e| anyhow!("{e}"))?;
+    let batcher = Batcher::new(&data.test, 1000, config.data.normalization, &device);
+    let (loss, acc) = evaluate(&net, &batcher, &CrossEntropyLossConfig::new().init(&device));
+    if cli.json {
+        println!("{}", json!({"test_loss": loss, "test_accuracy": acc, "samples": data.test.len()}));
+    } else {
+        println!("{}: test loss {loss:.4}, test accuracy {acc:.4} ({} images)", config.data.dataset, data.test.len());
+    }
+    Ok(())
+}
+
+/// `gradlab data download|verify`.
+pub fn data(cli: &Cli, args: &DataArgs) -> Result<()> {
+    let root = gradlab_data::resolve_root(cli.data_dir.as_deref());
+    match &args.action {
+        DataAction::Verify { name } => {
+            let report = gradlab_data::verify(parse_dataset(name)?, &root).map_err(|e| anyhow!("{e}"))?;
+            if cli.json {
+                let files: Vec<_> = report
+                    .files
+                    .iter()
+                    .map(|f| json!({"path": f.path, "bytes": f.bytes, "sha256": f.sha256, "checksum": format!("{:?}", f.checksum)}))
+                    .collect();
+                println!("{}", json!({"dataset": name, "ok": true, "train": report.train_len, "test": report.test_len, "files": files}));
+            } else {
+                for f in &report.files {
+                    println!("ok  {}  ({} bytes, checksum {:?})", f.path.display(), f.bytes, f.checksum);
+                }
+                println!("{name}: {} training and {} test images, all files valid", report.train_len, report.test_len);
+            }
+        }
+        DataAction::Download { name } => {
+            let name = parse_dataset(name)?;
+            let quiet = cli.quiet;
+            let mut last = String::new();
+            let mut show = |p: &gradlab_data::Progress| {
+                if !quiet && p.file != last {
+                    eprintln!("downloading {}", p.file);
+                    last = p.file.clone();
+                }
+            };
+            gradlab_data::download(name, &root, Some(&mut show)).map_err(|e| anyhow!("{e}"))?;
+            println!("{name}: downloaded into {}", root.display());
+        }
+    }
+    Ok(())
+}
+
+/// `gradlab bench`: samples/s of plain training steps on random data (no data loading).
+pub fn bench(cli: &Cli, args: &BenchArgs) -> Result<()> {
+    cli.backend.check()?;
+    let activation = parse_activation(&args.activation)?;
+    let arch = Architecture::Mlp(MlpConfig::new(784, 10, args.depth, args.width).with_activation(activation));
+    arch.check().map_err(|e| anyhow!("{e}"))?;
+    let device = cli.backend.device()?.autodiff();
+    let mut net = arch.init(1, &device);
+    let mut opt = SgdConfig::new().init();
+    let loss_fn = CrossEntropyLossConfig::new().init(&device);
+    let images = burn::tensor::Tensor::<4>::random(
+        [args.batch, 1, 28, 28],
+        burn::tensor::Distribution::Uniform(0.0, 1.0),
+        &device,
+    );
+    let labels = burn::tensor::Tensor::<1, burn::tensor::Int>::from_data(
+        burn::tensor::TensorData::new((0..args.batch as i64).map(|i| i % 10).collect::<Vec<_>>(), [args.batch]),
+        &device,
+    );
+    let mut start = Instant::now();
+    for step in 0..args.steps + 3 {
+        if step == 3 {
+            let _ = device.sync();
+            start = Instant::now();
+        }
+        let loss = loss_fn.forward(net.forward(images.clone()), labels.clone());
+        let grads = loss.backward();
+        if args.log_every > 0 && step % args.log_every == 0 {
+            let _ = loss.into_scalar::<f32>();
+            let _ = net.layer_norms(Some(&grads));
+        }
+        let grads = GradientsParams::from_grads(grads, &net);
+        net = opt.step(0.01, net, grads);
+    }
+    let _ = net.layer_norms(None); // forces the last step to finish
+    let secs = start.elapsed().as_secs_f64();
+    let rate = (args.steps * args.batch) as f64 / secs;
+    let shape = format!("784-{}x{}-10", args.width, args.depth);
+    if cli.json {
+        println!("{}", json!({"model": shape, "batch": args.batch, "backend": cli.backend.to_string(), "samples_per_s": rate, "log_every": args.log_every}));
+    } else {
+        println!("{shape} batch {} on {}: {rate:.0} samples/s ({} steps in {secs:.2}s, log every {})", args.batch, cli.backend, args.steps, args.log_every);
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! Running a list of runs: data loaded once, finished runs skipped, `--jobs N` at once, every
+//! failure recorded so the grid goes on.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::IsTerminal;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result, bail};
+use gradlab_data::{Dataset, DatasetName};
+
+use crate::backend::Backend;
+use crate::grid::Run;
+use crate::record::{ResultRecord, RunDir, Status, write_json};
+use crate::train::{Progress, RunData, failed_record, train};
+
+/// How to run a list.
+pub struct Options {
+    /// Output folder (`OUT`).
+    pub out: PathBuf,
+    /// Backend.
+    pub backend: Backend,
+    /// Data root.
+    pub data_root: PathBuf,
+    /// Runs at once.
+    pub jobs: usize,
+    /// Rerun runs that already have a result.
+    pub force: bool,
+    /// No progress output.
+    pub quiet: bool,
+}
+
+/// Prints progress lines (prefixed with the run id), or nothing with `-q`.
+pub struct Lines {
+    quiet: bool,
+    tty: bool,
+}
+
+impl Lines {
+    /// Progress to stderr.
+    pub fn new(quiet: bool) -> Lines {
+        Lines { quiet, tty: std::io::stderr().is_terminal() }
+    }
+}
+
+impl Progress for Lines {
+    fn line(&self, id: &str, text: &str) {
+        if !self.quiet {
+            // On a terminal the id is dimmed so the figures stand out; in a log file, plain text.
+            if self.tty {
+                eprintln!("\x1b[2m[{id}]\x1b[0m {text}");
+            } else {
+                eprintln!("[{id}] {text}");
+            }
+        }
+    }
+}
+
+/// Checks the output folder is writable before anything trains.
+pub fn check_out(out: &Path) -> Result<()> {
+    let runs = out.join("runs");
+    fs::create_dir_all(&runs).with_context(|| {
+        format!("output folder {}: cannot create it; pass a writable --out", out.display())
+    })?;
+    let probe = runs.join(".write-test");
+    fs::write(&probe, b"ok").with_context(|| {
+        format!("output folder {}: not writable; pass a writable --out", out.display())
+    })?;
+    let _ = fs::remove_file(probe);
+    Ok(())
+}
+
+/// Loads every dataset the runs need, once: missing data stops everything before training.
+pub fn load_data(runs: &[Run], root: &Path) -> Result<BTreeMap<&'static str, Dataset>> {
+    let mut data = BTreeMap::new();
+    for run in runs {
+        let name: DatasetName = run.config.data.dataset;
+        if !data.contains_key(name.as_str()) {
+            let set = gradlab_data::load(name, root)
+                .map_err(|e| anyhow::anyhow!("data.dataset = {name}: {e}"))?;
+            data.insert(name.as_str(), set);
+        }
+    }
+    Ok(data)
+}
+
+fn run_data(run: &Run, data: &BTreeMap<&'static str, Dataset>) -> RunData {
+    let set = &data[run.config.data.dataset.as_str()];
+    let d = &run.config.data;
+    let cut = |split: &gradlab_data::Split, n: Option<usize>| match n {
+        Some(n) if n < split.len() => split.subset(n),
+        _ => split.clone(),
+    };
+    RunData { train: cut(&set.train, d.train_size), test: cut(&set.test, d.test_size) }
+}
+
+/// Runs every run not already finished; returns every run's result (skipped ones included).
+pub fn run_all(runs: &[Run], opts: &Options) -> Result<Vec<ResultRecord>> {
+    opts.backend.check()?;
+    check_out(&opts.out)?;
+    let progress = Lines::new(opts.quiet);
+    let mut results: Vec<Option<ResultRecord>> = vec![None; runs.len()];
+    let mut todo = Vec::new();
+    for (i, run) in runs.iter().enumerate() {
+        let dir = RunDir(opts.out.join("runs").join(&run.id));
+        match dir.finished_result(&run.hash) {
+            Some(r) if !opts.force => results[i] = Some(r),
+            _ => todo.push(i),
+        }
+    }
+    let skipped = runs.len() - todo.len();
+    if skipped > 0 {
+        progress.line("sweep", &format!("{skipped} run(s) already done, skipped (--force reruns)"));
+    }
+    if todo.is_empty() {
+        return Ok(results.into_iter().flatten().collect());
+    }
+    let todo_runs: Vec<Run> = todo.iter().map(|&i| runs[i].clone()).collect();
+    let data = load_data(&todo_runs, &opts.data_root)?;
+    if opts.force {
+        for &i in &todo {
+            let _ = fs::remove_dir_all(opts.out.join("runs").join(&runs[i].id));
+        }
+    }
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let slots = Mutex::new(&mut results);
+    let jobs = opts.jobs.clamp(1, todo.len());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&i) = todo.get(k) else { break };
+                    let run = &runs[i];
+                    let result = run_one(run, &data, opts, &progress);
+                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    let status = match result.status {
+                        Status::Finished => format!(
+                            "finished: test acc {:.4}",
+                            result.test_accuracy.unwrap_or(f64::NAN)
+                        ),
+                        Status::Diverged => {
+                            format!("diverged at step {}", result.diverged_step.unwrap_or(0))
+                        }
+                        Status::Failed => {
+                            format!("FAILED: {}", result.error.clone().unwrap_or_default())
+                        }
+                    };
+                    progress.line(
+                        &run.id,
+                        &format!("{status} ({:.1}s) [{n}/{}]", result.wall_s, todo.len()),
+                    );
+                    slots.lock().expect("no panics while holding the lock")[i] = Some(result);
+                }
+            });
+        }
+    });
+    Ok(results.into_iter().flatten().collect())
+}
+
+/// One run; an error or a panic becomes a `failed` result on disk.
+fn run_one(
+    run: &Run,
+    data: &BTreeMap<&'static str, Dataset>,
+    opts: &Options,
+    progress: &Lines,
+) -> ResultRecord {
+    let split = run_data(run, data);
+    let outcome =
+        catch_unwind(AssertUnwindSafe(|| train(run, &split, &opts.out, opts.backend, progress)));
+    let error = match outcome {
+        Ok(Ok(result)) => return result,
+        Ok(Err(e)) => format!("{e:#}"),
+        Err(panic) => panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panic".into()),
+    };
+    let result = failed_record(run, error, opts.backend);
+    let dir = RunDir(opts.out.join("runs").join(&run.id));
+    let _ = fs::create_dir_all(&dir.0);
+    let _ = write_json(&dir.result(), &result);
+    result
+}
+
+/// Exit status for a sweep: an error when any run failed (diverged runs are results).
+pub fn check_failures(results: &[ResultRecord]) -> Result<()> {
+    let failed: Vec<&str> =
+        results.iter().filter(|r| r.status == Status::Failed).map(|r| r.run_id.as_str()).collect();
+    if !failed.is_empty() {
+        bail!("{} run(s) failed: {} (see runs/ID/result.json)", failed.len(), failed.join(", "));
+    }
+    Ok(())
+}
