@@ -32,7 +32,7 @@ pub fn parse_records(
     images: &mut Vec<u8>,
     labels: &mut Vec<u8>,
 ) -> Result<usize, DataError> {
-    if data.is_empty() || data.len() % RECORD_BYTES != 0 {
+    if data.is_empty() || !data.len().is_multiple_of(RECORD_BYTES) {
         return Err(DataError::format(
             path,
             format!(

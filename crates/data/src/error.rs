@@ -20,7 +20,7 @@ pub enum DataError {
     /// One or more files of a dataset were not found in any searched folder.
     #[error(
         "{dataset}: missing file(s): {}\n  folders searched: {}\n  fix: {fix}",
-        list(.missing), list(.searched)
+        .missing.join(", "), paths(.searched)
     )]
     Missing {
         /// The dataset's name.

@@ -192,7 +192,7 @@ fn verify_cifar(root: &Path) -> Result<(Vec<FileCheck>, Dataset), DataError> {
     };
     for (path, content) in &contents {
         let records = content.len() / RECORD_BYTES;
-        if records != CIFAR_RECORDS_PER_FILE || content.len() % RECORD_BYTES != 0 {
+        if records != CIFAR_RECORDS_PER_FILE || !content.len().is_multiple_of(RECORD_BYTES) {
             return Err(DataError::format(
                 path,
                 format!("{CIFAR_RECORDS_PER_FILE} records of {RECORD_BYTES} bytes"),

@@ -88,9 +88,8 @@ fn standardize_uses_the_stated_constants_per_channel() {
     let x = values(x);
     let raw = data.test.image(2);
     let stats = channel_stats(DatasetName::Cifar10);
-    for c in 0..3 {
+    for (c, &(mean, std)) in stats.iter().enumerate() {
         let k = c * 1024 + 17;
-        let (mean, std) = stats[c];
         let want = (raw[k] as f32 / 255.0 - mean) / std;
         assert!(
             (x[k] - want).abs() < 1e-6,
