@@ -1,1 +1,208 @@
-//! End-to-end tests of the `gradlab` binary.
+//! End-to-end tests of the `gradlab` binary: real MNIST (from `GRADLAB_DATA`, else the
+//! workspace's `../shared/data`), tiny subsets so each test takes seconds.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gradlab");
+
+fn data_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("GRADLAB_DATA") {
+        return PathBuf::from(dir);
+    }
+    let fallback = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    assert!(
+        fallback.join("mnist").exists(),
+        "MNIST not found: set GRADLAB_DATA to a folder with mnist/ (see README)"
+    );
+    fallback
+}
+
+fn gradlab(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).env("GRADLAB_DATA", data_dir()).output().expect("runs gradlab")
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// A tiny config: 784-16x2-10 on 500 MNIST images, 1 epoch.
+fn tiny(dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("tiny.toml");
+    let body = format!(
+        r#"name = "tiny"
+[data]
+dataset = "mnist"
+train_size = 500
+test_size = 200
+[model]
+depth = 2
+width = 16
+activation = "tanh"
+[train]
+epochs = 1
+batch_size = 20
+lr = 0.1
+[log]
+first_steps = 5
+every = 5
+stats_batch = 100
+{extra}"#
+    );
+    fs::write(&path, body).unwrap();
+    path
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn activations_json_lists_every_activation_with_its_max_derivative() {
+    let out = gradlab(&["activations", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sigmoid = rows.as_array().unwrap().iter().find(|r| r["name"] == "sigmoid").unwrap();
+    assert_eq!(sigmoid["max_derivative"], 0.25);
+    assert_eq!(rows.as_array().unwrap().len(), 13);
+}
+
+#[test]
+fn eoc_json_gives_the_tanh_critical_point() {
+    let out = gradlab(&["eoc", "--activation", "tanh", "--sigma-b2", "0.05", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let w = v["sigma_w2"].as_f64().unwrap();
+    assert!((w - 1.76).abs() < 0.01, "sigma_w2 = {w}");
+    assert!(v.get("q_star").is_some() && v.get("depth_scale").is_some());
+}
+
+#[test]
+fn same_config_and_seed_give_identical_metrics_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tiny(tmp.path(), "");
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for out in [&a, &b] {
+        let r = gradlab(&["-q", "train", s(&config), "--out", s(out)]);
+        assert!(r.status.success(), "{}", text(&r));
+    }
+    for file in ["epochs.jsonl", "steps.jsonl", "config.json"] {
+        let x = fs::read(a.join("runs/tiny").join(file)).unwrap();
+        let y = fs::read(b.join("runs/tiny").join(file)).unwrap();
+        assert!(!x.is_empty());
+        assert!(x == y, "{file} differs between two identical runs");
+    }
+    let steps = fs::read_to_string(a.join("runs/tiny/steps.jsonl")).unwrap();
+    assert_eq!(steps.lines().count(), 9, "25 steps: 0-4, then every 5th: 5, 10, 15, 20");
+    assert!(a.join("runs/tiny/model.bpk").exists());
+    let eval = gradlab(&["--json", "eval", s(&a.join("runs/tiny"))]);
+    assert!(eval.status.success(), "{}", text(&eval));
+}
+
+#[test]
+fn sweep_skips_finished_runs_records_divergence_and_reports_shards() {
+    let tmp = tempfile::tempdir().unwrap();
+    // lr 1e4 on identity units blows the loss up to inf/NaN within a few steps.
+    let grid = "[grid]\nlr = [0.05, 10000.0]\nseed = [1, 2]\nactivation = [\"identity\"]";
+    let config = tiny(tmp.path(), grid);
+    let out = tmp.path().join("out");
+    let first = gradlab(&["sweep", s(&config), "--out", s(&out), "--jobs", "2"]);
+    assert!(first.status.success(), "{}", text(&first));
+    let results = fs::read_to_string(out.join("results.csv")).unwrap();
+    assert_eq!(results.lines().count(), 5, "{results}");
+    assert_eq!(results.matches(",diverged,").count(), 2, "{results}");
+    assert_eq!(results.matches(",finished,").count(), 2, "{results}");
+    let summary = fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains("test acc mean"), "{summary}");
+
+    let again = gradlab(&["sweep", s(&config), "--out", s(&out)]);
+    assert!(text(&again).contains("4 run(s) already done"), "{}", text(&again));
+
+    // Shards: each half into its own folder, merged by report.
+    let dirs: Vec<PathBuf> = (1..=2).map(|i| tmp.path().join(format!("shard{i}"))).collect();
+    for (i, dir) in dirs.iter().enumerate() {
+        let shard = format!("{}/2", i + 1);
+        let r = gradlab(&["-q", "sweep", s(&config), "--out", s(dir), "--shard", &shard]);
+        assert!(r.status.success(), "{}", text(&r));
+    }
+    let merged = tmp.path().join("merged");
+    let r = gradlab(&["report", s(&dirs[0]), s(&dirs[1]), "--out", s(&merged)]);
+    assert!(r.status.success(), "{}", text(&r));
+    let merged_csv = fs::read_to_string(merged.join("results.csv")).unwrap();
+    assert_eq!(merged_csv.lines().count(), 5, "{merged_csv}");
+}
+
+fn rejected(extra_args: &[&str], config_extra: &str, field: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tiny(tmp.path(), config_extra);
+    let out = tmp.path().join("out");
+    let mut args = vec!["train", s(&config), "--out", s(&out)];
+    args.extend_from_slice(extra_args);
+    let r = gradlab(&args);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(text(&r).contains(field), "message should name `{field}`: {}", text(&r));
+    assert!(!out.join("runs").exists() || fs::read_dir(out.join("runs")).unwrap().count() == 0);
+}
+
+#[test]
+fn bad_input_is_rejected_before_training_with_the_field_named() {
+    rejected(&["--set", "train.colour=1"], "", "colour");
+    rejected(&["--set", "model.activation=swishy"], "", "sigmoid");
+    rejected(&["--set", "train.lr=0"], "", "train.lr");
+    rejected(&["--set", "train.lr=-0.5"], "", "train.lr");
+    rejected(&["--set", "model.depth=0"], "", "model.depth");
+    rejected(&["--set", "train.optimizer=adamax"], "", "rmsprop");
+    rejected(&["--set", "model.init=glorious"], "", "xavier-uniform");
+    rejected(&[], "[grid]\nseed = []", "grid.seed");
+}
+
+#[test]
+fn missing_data_usage_errors_and_absent_backends_have_their_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tiny(tmp.path(), "");
+    let empty = tmp.path().join("nodata");
+    fs::create_dir_all(&empty).unwrap();
+    let r = gradlab(&["train", s(&config), "--out", s(&tmp.path().join("o")), "--data-dir", s(&empty)]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(text(&r).contains("train-images-idx3-ubyte"), "{}", text(&r));
+
+    assert_eq!(gradlab(&["sweep"]).status.code(), Some(2));
+    assert_eq!(gradlab(&["train", s(&config), "--jobs", "x"]).status.code(), Some(2));
+    if !cfg!(feature = "wgpu") {
+        let r = gradlab(&["--backend", "wgpu", "train", s(&config), "--out", s(&tmp.path().join("w"))]);
+        assert_eq!(r.status.code(), Some(1));
+        assert!(text(&r).contains("--features wgpu"), "{}", text(&r));
+    }
+}
+
+#[test]
+fn data_verify_names_a_corrupt_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mnist = tmp.path().join("mnist");
+    fs::create_dir_all(&mnist).unwrap();
+    for entry in fs::read_dir(data_dir().join("mnist")).unwrap() {
+        let p = entry.unwrap().path();
+        fs::copy(&p, mnist.join(p.file_name().unwrap())).unwrap();
+    }
+    let ok = gradlab(&["data", "verify", "mnist", "--data-dir", s(tmp.path())]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    let victim = mnist.join("t10k-labels-idx1-ubyte.gz");
+    let bytes = fs::read(&victim).unwrap();
+    fs::write(&victim, &bytes[..bytes.len() / 2]).unwrap();
+    let bad = gradlab(&["data", "verify", "mnist", "--data-dir", s(tmp.path())]);
+    assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
+    assert!(text(&bad).contains("t10k-labels-idx1-ubyte"), "{}", text(&bad));
+}
+
+#[test]
+fn probe_prints_one_gradient_norm_per_layer() {
+    let out = gradlab(&["--json", "probe", "--activation", "sigmoid", "--depth", "4", "--batch", "64"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let layers: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let layers = layers.as_array().unwrap();
+    assert_eq!(layers.len(), 5);
+    let first = layers[0]["grad_norm"].as_f64().unwrap();
+    let last_hidden = layers[3]["grad_norm"].as_f64().unwrap();
+    assert!(first < last_hidden, "sigmoid gradients shrink towards the input");
+}
