@@ -229,8 +229,16 @@ impl Activation {
 
     /// Where `f'` peaks and its value there: sigmoid 0.25 at 0, tanh 1 at 0 (the "4×" claim).
     pub fn derivative_peak(&self) -> DerivativePeak {
-        let exact = |at, value| DerivativePeak { at, value, attained: true };
-        let approached = |at, value| DerivativePeak { at, value, attained: false };
+        let exact = |at, value| DerivativePeak {
+            at,
+            value,
+            attained: true,
+        };
+        let approached = |at, value| DerivativePeak {
+            at,
+            value,
+            attained: false,
+        };
         match *self {
             Activation::Identity => exact(0.0, 1.0),
             Activation::Sigmoid => exact(0.0, 0.25),
@@ -286,7 +294,10 @@ impl Activation {
             }
             Some(hi)
         };
-        Saturation { negative: side(-1.0), positive: side(1.0) }
+        Saturation {
+            negative: side(-1.0),
+            positive: side(1.0),
+        }
     }
 
     /// Recommended gain for initialisers, following PyTorch's `torch.nn.init.calculate_gain`
@@ -350,8 +361,17 @@ impl Activation {
             Activation::Softsign => x.abs().add_scalar(1.0).square().recip(),
             Activation::Softplus => act::sigmoid(x),
             Activation::Gelu => {
-                let cdf = x.clone().div_scalar(std::f64::consts::SQRT_2).erf().add_scalar(1.0);
-                let pdf = x.clone().square().mul_scalar(-0.5).exp().mul_scalar(INV_SQRT_2PI);
+                let cdf = x
+                    .clone()
+                    .div_scalar(std::f64::consts::SQRT_2)
+                    .erf()
+                    .add_scalar(1.0);
+                let pdf = x
+                    .clone()
+                    .square()
+                    .mul_scalar(-0.5)
+                    .exp()
+                    .mul_scalar(INV_SQRT_2PI);
                 cdf.mul_scalar(0.5) + x * pdf
             }
             Activation::Silu => {

@@ -80,7 +80,7 @@ impl CnnConfig {
             return Err("cnn channels must list at least one block, each with > 0 channels".into());
         }
         let factor = 1usize << self.channels.len();
-        if self.image_size % factor != 0 {
+        if !self.image_size.is_multiple_of(factor) {
             return Err(format!(
                 "cnn image size {} is not divisible by 2^{} (one halving per block)",
                 self.image_size,
@@ -99,7 +99,10 @@ impl CnnConfig {
             panic!("invalid CNN config: {e}");
         }
         let (init, activation) = (self.init, self.activation);
-        let norm = |c| self.batch_norm.then(|| BatchNormConfig::new(c).init(device));
+        let norm = |c| {
+            self.batch_norm
+                .then(|| BatchNormConfig::new(c).init(device))
+        };
         let mut blocks = Vec::new();
         let mut c_in = self.in_channels;
         let mut index = 0;
@@ -125,7 +128,15 @@ impl CnnConfig {
             blocks,
             dense: dense(flat, self.dense, init, activation, seed, index, device),
             dense_activation: ActivationLayer::new(activation, device),
-            output: dense(self.dense, self.classes, init, activation, seed, index + 1, device),
+            output: dense(
+                self.dense,
+                self.classes,
+                init,
+                activation,
+                seed,
+                index + 1,
+                device,
+            ),
         }
     }
 }
@@ -168,14 +179,20 @@ impl Cnn {
         if trace {
             traces.push(LayerTrace::dense("dense".into(), &z, &a));
         }
-        Traced { logits: self.output.forward(a), traces }
+        Traced {
+            logits: self.output.forward(a),
+            traces,
+        }
     }
 
     /// The weights by layer name, input side first.
     pub fn weights(&self) -> Vec<NamedWeight<'_>> {
         let mut out = Vec::new();
         for (b, block) in self.blocks.iter().enumerate() {
-            out.push(NamedWeight::Conv(format!("conv{}", b + 1), &block.conv.weight));
+            out.push(NamedWeight::Conv(
+                format!("conv{}", b + 1),
+                &block.conv.weight,
+            ));
             if let Some(skip) = &block.skip_conv {
                 out.push(NamedWeight::Conv(format!("conv{}b", b + 1), &skip.weight));
             }

@@ -108,9 +108,17 @@ pub enum Init {
         /// Bias variance σ_b².
         sigma_b2: f64,
     },
+    /// Weights `N(0, σ_w²/fan_in)`, biases `N(0, σ_b²)` for any `(σ_w², σ_b²)`: the mean-field
+    /// phase diagram of Poole et al. (2016), ordered for `χ₁ < 1`, chaotic for `χ₁ > 1`.
+    MeanField {
+        /// Weight variance σ_w² (times fan-in).
+        sigma_w2: f64,
+        /// Bias variance σ_b².
+        sigma_b2: f64,
+    },
 }
 
-const NAMES: [&str; 12] = [
+const NAMES: [&str; 13] = [
     "zeros",
     "constant",
     "uniform",
@@ -123,11 +131,12 @@ const NAMES: [&str; 12] = [
     "orthogonal",
     "standard",
     "eoc",
+    "mean-field",
 ];
 
 impl Init {
     /// Every initialiser name, as accepted by [`Init::from_str`].
-    pub const NAMES: [&'static str; 12] = NAMES;
+    pub const NAMES: [&'static str; 13] = NAMES;
 
     /// The name without parameters.
     pub fn name(&self) -> &'static str {
@@ -144,6 +153,7 @@ impl Init {
             Init::Orthogonal { .. } => "orthogonal",
             Init::Standard => "standard",
             Init::EdgeOfChaos { .. } => "eoc",
+            Init::MeanField { .. } => "mean-field",
         }
     }
 
@@ -200,13 +210,19 @@ impl Init {
                     .unwrap_or_else(|e| panic!("{e}; check the initialiser with Init::check"));
                 Distribution::Normal(0.0, (point.sigma_w2 / fan_in).sqrt())
             }
+            Init::MeanField { sigma_w2, .. } => {
+                Distribution::Normal(0.0, (sigma_w2 / fan_in).sqrt())
+            }
         }
     }
 
-    /// The distribution of biases: `N(0, σ_b²)` for edge of chaos, otherwise exactly 0.
+    /// The distribution of biases: `N(0, σ_b²)` for the mean-field schemes (edge of chaos
+    /// included), otherwise exactly 0.
     pub fn bias_distribution(&self) -> Distribution {
         match *self {
-            Init::EdgeOfChaos { sigma_b2 } => Distribution::Normal(0.0, sigma_b2.sqrt()),
+            Init::EdgeOfChaos { sigma_b2 } | Init::MeanField { sigma_b2, .. } => {
+                Distribution::Normal(0.0, sigma_b2.sqrt())
+            }
             _ => Distribution::Constant(0.0),
         }
     }
@@ -221,7 +237,9 @@ impl Init {
         seed: u64,
         device: &Device,
     ) -> Tensor<D> {
-        let values = self.weight_distribution(fans, activation).sample(&shape, seed);
+        let values = self
+            .weight_distribution(fans, activation)
+            .sample(&shape, seed);
         Tensor::from_data(TensorData::new(values, shape), device)
     }
 
@@ -262,14 +280,17 @@ impl Distribution {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         match *self {
             Distribution::Constant(v) => vec![v as f32; n],
-            Distribution::Uniform(a, b) => {
-                (0..n).map(|_| (a + (b - a) * rng.random::<f64>()) as f32).collect()
-            }
+            Distribution::Uniform(a, b) => (0..n)
+                .map(|_| (a + (b - a) * rng.random::<f64>()) as f32)
+                .collect(),
             Distribution::Normal(mean, std) => (0..n)
                 .map(|_| (mean + std * rng.sample::<f64, _>(StandardNormal)) as f32)
                 .collect(),
             Distribution::Orthogonal(gain) => {
-                assert!(shape.len() >= 2, "an orthogonal initialiser needs a matrix, got {shape:?}");
+                assert!(
+                    shape.len() >= 2,
+                    "an orthogonal initialiser needs a matrix, got {shape:?}"
+                );
                 orthogonal(shape[0], n / shape[0], gain, &mut rng)
             }
         }
@@ -283,13 +304,20 @@ fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut ChaCha8Rng) -> Vec<
     let (tall, short) = (rows.max(cols), rows.min(cols));
     // `basis[j]` is column j of a tall × short matrix.
     let mut basis: Vec<Vec<f64>> = (0..short)
-        .map(|_| (0..tall).map(|_| rng.sample::<f64, _>(StandardNormal)).collect())
+        .map(|_| {
+            (0..tall)
+                .map(|_| rng.sample::<f64, _>(StandardNormal))
+                .collect()
+        })
         .collect();
     for j in 0..short {
         for i in 0..j {
             let (done, rest) = basis.split_at_mut(j);
             let dot: f64 = done[i].iter().zip(&rest[0]).map(|(a, b)| a * b).sum();
-            rest[0].iter_mut().zip(&done[i]).for_each(|(v, q)| *v -= dot * q);
+            rest[0]
+                .iter_mut()
+                .zip(&done[i])
+                .for_each(|(v, q)| *v -= dot * q);
         }
         let norm = basis[j].iter().map(|v| v * v).sum::<f64>().sqrt();
         basis[j].iter_mut().for_each(|v| *v /= norm);
@@ -297,7 +325,11 @@ fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut ChaCha8Rng) -> Vec<
     let mut out = vec![0f32; rows * cols];
     for r in 0..rows {
         for c in 0..cols {
-            let v = if rows >= cols { basis[c][r] } else { basis[r][c] };
+            let v = if rows >= cols {
+                basis[c][r]
+            } else {
+                basis[r][c]
+            };
             out[r * cols + c] = (gain * v) as f32;
         }
     }
@@ -322,22 +354,23 @@ impl fmt::Display for Init {
         match *self {
             Init::Constant { value } => write!(f, "constant:value={value}"),
             Init::Uniform { low, high } => write!(f, "uniform:low={low},high={high}"),
-            Init::Normal { mean, std } if mean == 0.0 => write!(f, "normal:std={std}"),
+            Init::Normal { mean: 0.0, std } => write!(f, "normal:std={std}"),
             Init::Normal { mean, std } => write!(f, "normal:mean={mean},std={std}"),
             Init::XavierUniform { gain: g }
             | Init::XavierNormal { gain: g }
             | Init::Orthogonal { gain: g } => gain(f, g),
-            Init::HeUniform { fan, gain: g } | Init::HeNormal { fan, gain: g } => {
-                match (fan, g) {
-                    (FanMode::FanIn, None) => f.write_str(self.name()),
-                    (FanMode::FanIn, Some(g)) => write!(f, "{}:gain={g}", self.name()),
-                    (FanMode::FanOut, None) => write!(f, "{}:fan=fan-out", self.name()),
-                    (FanMode::FanOut, Some(g)) => {
-                        write!(f, "{}:fan=fan-out,gain={g}", self.name())
-                    }
+            Init::HeUniform { fan, gain: g } | Init::HeNormal { fan, gain: g } => match (fan, g) {
+                (FanMode::FanIn, None) => f.write_str(self.name()),
+                (FanMode::FanIn, Some(g)) => write!(f, "{}:gain={g}", self.name()),
+                (FanMode::FanOut, None) => write!(f, "{}:fan=fan-out", self.name()),
+                (FanMode::FanOut, Some(g)) => {
+                    write!(f, "{}:fan=fan-out,gain={g}", self.name())
                 }
-            }
+            },
             Init::EdgeOfChaos { sigma_b2 } => write!(f, "eoc:sigma_b2={sigma_b2}"),
+            Init::MeanField { sigma_w2, sigma_b2 } => {
+                write!(f, "mean-field:sigma_w2={sigma_w2},sigma_b2={sigma_b2}")
+            }
             Init::Zeros | Init::LecunNormal | Init::Standard => f.write_str(self.name()),
         }
     }
@@ -349,14 +382,21 @@ impl FromStr for Init {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let spec = Spec::parse(text, "initialiser")?;
         let fan = |spec: &Spec| -> Result<FanMode, SpecError> {
-            Ok(match spec.choice("fan", &["fan-in", "fan-out"], "fan-in")? {
-                "fan-out" => FanMode::FanOut,
-                _ => FanMode::FanIn,
-            })
+            Ok(
+                match spec.choice("fan", &["fan-in", "fan-out"], "fan-in")? {
+                    "fan-out" => FanMode::FanOut,
+                    _ => FanMode::FanIn,
+                },
+            )
         };
         let (keys, init): (&[&str], Init) = match spec.name {
             "zeros" => (&[], Init::Zeros),
-            "constant" => (&["value"], Init::Constant { value: spec.number("value", 0.0)? }),
+            "constant" => (
+                &["value"],
+                Init::Constant {
+                    value: spec.number("value", 0.0)?,
+                },
+            ),
             "uniform" => {
                 let (low, high) = (spec.number("low", -0.05)?, spec.number("high", 0.05)?);
                 if low >= high {
@@ -370,31 +410,51 @@ impl FromStr for Init {
                 let (mean, std) = (spec.number("mean", 0.0)?, spec.positive("std", 0.05)?);
                 (&["mean", "std"], Init::Normal { mean, std })
             }
-            "xavier-uniform" => {
-                (&["gain"], Init::XavierUniform { gain: spec.optional_positive("gain")? })
-            }
-            "xavier-normal" => {
-                (&["gain"], Init::XavierNormal { gain: spec.optional_positive("gain")? })
-            }
+            "xavier-uniform" => (
+                &["gain"],
+                Init::XavierUniform {
+                    gain: spec.optional_positive("gain")?,
+                },
+            ),
+            "xavier-normal" => (
+                &["gain"],
+                Init::XavierNormal {
+                    gain: spec.optional_positive("gain")?,
+                },
+            ),
             "he-uniform" => (
                 &["fan", "gain"],
-                Init::HeUniform { fan: fan(&spec)?, gain: spec.optional_positive("gain")? },
+                Init::HeUniform {
+                    fan: fan(&spec)?,
+                    gain: spec.optional_positive("gain")?,
+                },
             ),
             "he-normal" => (
                 &["fan", "gain"],
-                Init::HeNormal { fan: fan(&spec)?, gain: spec.optional_positive("gain")? },
+                Init::HeNormal {
+                    fan: fan(&spec)?,
+                    gain: spec.optional_positive("gain")?,
+                },
             ),
             "lecun-normal" => (&[], Init::LecunNormal),
-            "orthogonal" => (&["gain"], Init::Orthogonal { gain: spec.optional_positive("gain")? }),
+            "orthogonal" => (
+                &["gain"],
+                Init::Orthogonal {
+                    gain: spec.optional_positive("gain")?,
+                },
+            ),
             "standard" => (&[], Init::Standard),
             "eoc" => {
-                let sigma_b2 = spec.number("sigma_b2", 0.05)?;
-                if sigma_b2 < 0.0 {
-                    return Err(SpecError(format!(
-                        "initialiser `{text}`: sigma_b2 is a variance and must be >= 0"
-                    )));
-                }
+                let sigma_b2 = spec.non_negative("sigma_b2", 0.05)?;
                 (&["sigma_b2"], Init::EdgeOfChaos { sigma_b2 })
+            }
+            "mean-field" => {
+                let sigma_w2 = spec.positive("sigma_w2", 1.0)?;
+                let sigma_b2 = spec.non_negative("sigma_b2", 0.0)?;
+                (
+                    &["sigma_w2", "sigma_b2"],
+                    Init::MeanField { sigma_w2, sigma_b2 },
+                )
             }
             _ => return Err(spec.unknown_name(&NAMES)),
         };

@@ -27,7 +27,10 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self { sparsity: 0.01, saturation: 0.05 }
+        Self {
+            sparsity: 0.01,
+            saturation: 0.05,
+        }
     }
 }
 
@@ -79,9 +82,17 @@ pub fn layer_stats(
         let derivative = layer.derivative(trace.pre.clone());
         let saturated = derivative.clone().lower_elem(limit).float();
         // A unit is dead when even its largest derivative over the batch is below the limit.
-        let dead = derivative.clone().max_dim(0).lower_elem(limit).float().mean();
+        let dead = derivative
+            .clone()
+            .max_dim(0)
+            .lower_elem(limit)
+            .float()
+            .mean();
         let mean = a.clone().mean();
-        let std = (a.clone() - mean.clone().unsqueeze::<2>()).square().mean().sqrt();
+        let std = (a.clone() - mean.clone().unsqueeze::<2>())
+            .square()
+            .mean()
+            .sqrt();
         parts.extend([
             inactive.float().mean(),
             saturated.mean(),
@@ -92,7 +103,9 @@ pub fn layer_stats(
         ]);
     }
     let data = Tensor::cat(parts, 0).into_data().convert::<f64>();
-    let values = data.as_slice::<f64>().expect("stats should be f64 after convert");
+    let values = data
+        .as_slice::<f64>()
+        .expect("stats should be f64 after convert");
     traces
         .iter()
         .zip(values.chunks(PER_LAYER))

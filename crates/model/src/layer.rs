@@ -25,9 +25,10 @@ impl ActivationLayer {
     /// A layer applying `activation`.
     pub fn new(activation: Activation, device: &Device) -> Self {
         let slope = match activation {
-            Activation::Prelu { init } => {
-                Some(Param::from_tensor(Tensor::from_floats([init as f32], device)))
-            }
+            Activation::Prelu { init } => Some(Param::from_tensor(Tensor::from_floats(
+                [init as f32],
+                device,
+            ))),
             _ => None,
         };
         Self { activation, slope }
@@ -78,10 +79,23 @@ pub fn dense(
     device: &Device,
 ) -> Linear {
     let mut linear = LinearConfig::new(d_in, d_out).init(device);
-    let fans = Fans { fan_in: d_in, fan_out: d_out };
-    let weight = init.weight([d_in, d_out], fans, activation, layer_seed(seed, index, 0), device);
+    let fans = Fans {
+        fan_in: d_in,
+        fan_out: d_out,
+    };
+    let weight = init.weight(
+        [d_in, d_out],
+        fans,
+        activation,
+        layer_seed(seed, index, 0),
+        device,
+    );
     linear.weight = Param::from_tensor(weight);
-    linear.bias = Some(Param::from_tensor(init.bias(d_out, layer_seed(seed, index, 1), device)));
+    linear.bias = Some(Param::from_tensor(init.bias(
+        d_out,
+        layer_seed(seed, index, 1),
+        device,
+    )));
     linear
 }
 
@@ -99,11 +113,23 @@ pub fn conv3x3(
     let mut conv = Conv2dConfig::new([c_in, c_out], [3, 3])
         .with_padding(PaddingConfig2d::Same)
         .init(device);
-    let fans = Fans { fan_in: c_in * 9, fan_out: c_out * 9 };
-    let weight =
-        init.weight([c_out, c_in, 3, 3], fans, activation, layer_seed(seed, index, 0), device);
+    let fans = Fans {
+        fan_in: c_in * 9,
+        fan_out: c_out * 9,
+    };
+    let weight = init.weight(
+        [c_out, c_in, 3, 3],
+        fans,
+        activation,
+        layer_seed(seed, index, 0),
+        device,
+    );
     conv.weight = Param::from_tensor(weight);
-    conv.bias = Some(Param::from_tensor(init.bias(c_out, layer_seed(seed, index, 1), device)));
+    conv.bias = Some(Param::from_tensor(init.bias(
+        c_out,
+        layer_seed(seed, index, 1),
+        device,
+    )));
     conv
 }
 
@@ -125,7 +151,11 @@ pub struct LayerTrace {
 impl LayerTrace {
     /// A trace of a dense layer's `[batch, units]` tensors.
     pub fn dense(name: String, pre: &Tensor<2>, act: &Tensor<2>) -> Self {
-        Self { name, pre: pre.clone().detach(), act: act.clone().detach() }
+        Self {
+            name,
+            pre: pre.clone().detach(),
+            act: act.clone().detach(),
+        }
     }
 
     /// A trace of a convolution's `[batch, channels, h, w]` tensors, as `[batch·h·w, channels]`.
@@ -134,6 +164,10 @@ impl LayerTrace {
             let [n, c, h, w] = t.dims();
             t.clone().detach().swap_dims(1, 3).reshape([n * h * w, c])
         };
-        Self { name, pre: flat(pre), act: flat(act) }
+        Self {
+            name,
+            pre: flat(pre),
+            act: flat(act),
+        }
     }
 }

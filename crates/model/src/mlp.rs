@@ -82,7 +82,11 @@ impl MlpConfig {
         if let Some(a) = &self.activations
             && a.len() != self.depth
         {
-            return Err(format!("activations lists {} entries for depth {}", a.len(), self.depth));
+            return Err(format!(
+                "activations lists {} entries for depth {}",
+                a.len(),
+                self.depth
+            ));
         }
         if let Some(v) = &self.inits
             && v.len() != self.depth + 1
@@ -115,11 +119,21 @@ impl MlpConfig {
         for i in 0..self.depth {
             let d_in = if i == 0 { self.input } else { self.width };
             let activation = self.activation_of(i);
-            hidden.push(dense(d_in, self.width, self.init_of(i), activation, seed, i, device));
+            hidden.push(dense(
+                d_in,
+                self.width,
+                self.init_of(i),
+                activation,
+                seed,
+                i,
+                device,
+            ));
             activations.push(ActivationLayer::new(activation, device));
         }
         let norms = if self.batch_norm {
-            (0..self.depth).map(|_| BatchNormConfig::new(self.width).init(device)).collect()
+            (0..self.depth)
+                .map(|_| BatchNormConfig::new(self.width).init(device))
+                .collect()
         } else {
             Vec::new()
         };
@@ -133,7 +147,13 @@ impl MlpConfig {
             self.depth,
             device,
         );
-        Mlp { hidden, norms, activations, output, residual: self.residual }
+        Mlp {
+            hidden,
+            norms,
+            activations,
+            output,
+            residual: self.residual,
+        }
     }
 }
 
@@ -157,7 +177,10 @@ impl Mlp {
             x = if self.residual && i > 0 { x + a } else { a };
         }
 
-        Traced { logits: self.output.forward(x), traces }
+        Traced {
+            logits: self.output.forward(x),
+            traces,
+        }
     }
 
     /// The weight matrices by layer name, input side first.
@@ -165,7 +188,10 @@ impl Mlp {
         let hidden = self.hidden.iter().enumerate();
         hidden
             .map(|(i, l)| NamedWeight::Dense(format!("hidden{}", i + 1), &l.weight))
-            .chain(std::iter::once(NamedWeight::Dense("output".into(), &self.output.weight)))
+            .chain(std::iter::once(NamedWeight::Dense(
+                "output".into(),
+                &self.output.weight,
+            )))
             .collect()
     }
 }

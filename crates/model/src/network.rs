@@ -114,7 +114,10 @@ impl Network {
 
     /// The hidden activations in trace order.
     pub fn activations(&self) -> Vec<Activation> {
-        self.activation_layers().iter().map(|l| l.activation).collect()
+        self.activation_layers()
+            .iter()
+            .map(|l| l.activation)
+            .collect()
     }
 
     /// Weight norms and, when `grads` is given, gradient norms per layer, read from the device
@@ -131,7 +134,9 @@ impl Network {
             squares.push(g);
         }
         let values = Tensor::cat(squares, 0).into_data().convert::<f64>();
-        let values = values.as_slice::<f64>().expect("norms should be f64 after convert");
+        let values = values
+            .as_slice::<f64>()
+            .expect("norms should be f64 after convert");
         weights
             .iter()
             .zip(values.chunks(2))

@@ -39,7 +39,12 @@ impl<'a> Spec<'a> {
             })?;
             params.push((key.trim(), value.trim()));
         }
-        Ok(Spec { what, text, name: name.trim(), params })
+        Ok(Spec {
+            what,
+            text,
+            name: name.trim(),
+            params,
+        })
     }
 
     /// The error for a name that is not in `valid`.
@@ -76,7 +81,9 @@ impl<'a> Spec<'a> {
 
     /// A finite number for `key`, or `default` when absent.
     pub(crate) fn number(&self, key: &str, default: f64) -> Result<f64, SpecError> {
-        let Some(raw) = self.raw(key) else { return Ok(default) };
+        let Some(raw) = self.raw(key) else {
+            return Ok(default);
+        };
         match raw.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(v),
             _ => Err(SpecError(format!(
@@ -99,6 +106,19 @@ impl<'a> Spec<'a> {
         }
     }
 
+    /// A finite number ≥ 0 for `key` (a variance), or `default` when absent.
+    pub(crate) fn non_negative(&self, key: &str, default: f64) -> Result<f64, SpecError> {
+        let v = self.number(key, default)?;
+        if v >= 0.0 {
+            Ok(v)
+        } else {
+            Err(SpecError(format!(
+                "{} `{}`: `{key}` must be at least 0, got {v}",
+                self.what, self.text
+            )))
+        }
+    }
+
     /// An optional finite number > 0 for `key`.
     pub(crate) fn optional_positive(&self, key: &str) -> Result<Option<f64>, SpecError> {
         self.raw(key).map(|_| self.positive(key, 0.0)).transpose()
@@ -111,7 +131,9 @@ impl<'a> Spec<'a> {
         choices: &[&'static str],
         default: &'static str,
     ) -> Result<&'static str, SpecError> {
-        let Some(raw) = self.raw(key) else { return Ok(default) };
+        let Some(raw) = self.raw(key) else {
+            return Ok(default);
+        };
         choices.iter().copied().find(|c| *c == raw).ok_or_else(|| {
             SpecError(format!(
                 "{} `{}`: `{key}` must be one of {}, got `{raw}`",
