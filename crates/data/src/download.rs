@@ -5,6 +5,7 @@
 //! CIFAR-10's `cifar-10-binary.tar.gz`: MD5). A broken transfer is retried with exponential
 //! back-off and resumed where it stopped (HTTP `Range`); a mirror that fails every attempt gives
 //! way to the next. When every mirror fails the `.part` file is removed: nothing partial is left.
+//! A `.part` file left by a process that was killed mid-transfer is resumed by the next call.
 //!
 //! The base URL can be overridden with [`DownloadOptions::mirror`] or the environment variable
 //! [`MIRROR_ENV`]; a file's URL is the base (with a `/` appended when missing) plus its name.

@@ -126,10 +126,10 @@ impl DataError {
     }
 }
 
-fn list<T: std::fmt::Debug>(items: &[T]) -> String {
+fn paths(items: &[PathBuf]) -> String {
     items
         .iter()
-        .map(|i| format!("{i:?}"))
+        .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
 }

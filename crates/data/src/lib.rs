@@ -18,7 +18,7 @@
 //! bytes `1f 8b`, not by the name. Fashion-MNIST is also read from
 //! `/usr/share/datasets/fashion-mnist/` (Debian's `dataset-fashion-mnist`) when it is not under
 //! the root. A missing file is a [`DataError::Missing`] naming every missing file, the folders
-//! searched and the command or URL that gets them ([`download`]).
+//! searched and the command or URL that gets them ([`download()`]).
 //!
 //! # Formats
 //!
@@ -30,12 +30,12 @@
 //!
 //! Nothing is trusted: magic numbers, dimensions, lengths against the header, image/label count
 //! agreement, label range and gzip integrity (CRC-32 and length) are checked on every load, and
-//! [`verify`] also checks published checksums. Problems are [`DataError`]s naming the file, the
+//! [`verify()`] also checks published checksums. Problems are [`DataError`]s naming the file, the
 //! expectation and what was found; no input makes this crate panic.
 //!
 //! # In memory and in batches
 //!
-//! [`load`] returns a [`Dataset`] whose [`Split`]s hold the pixels as shared `Arc<[u8]>` bytes
+//! [`load()`] returns a [`Dataset`] whose [`Split`]s hold the pixels as shared `Arc<[u8]>` bytes
 //! (CHW per image). [`Split::subset`] and [`Split::split_validation`] (the *last* n samples, as
 //! Glorot & Bengio 2010 used MNIST's last 10,000) share those bytes. [`Batcher`] yields
 //! `(Tensor<4>` NCHW `f32`, `Tensor<1, Int>)` batches in a deterministic order per seed and

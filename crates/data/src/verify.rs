@@ -10,7 +10,7 @@
 //!   labels in range, 5,000 / 1,000 images per class. The official `cifar-10-binary.tar.gz` is
 //!   checked against its published MD5 as well.
 //!
-//! All files are also parsed exactly as [`crate::load`] parses them, and the split sizes must be
+//! All files are also parsed exactly as [`crate::load()`] parses them, and the split sizes must be
 //! the dataset's published sizes.
 
 use std::path::{Path, PathBuf};
