@@ -187,6 +187,44 @@ fn good_file_is_downloaded_and_checked() {
 }
 
 #[test]
+fn md5_digests_are_checked_too() {
+    let data = content();
+    let served = data.clone();
+    let (base, _) = serve(2, move |_, range, _| ranged(&served, range));
+    let dir = TempDir::new().unwrap();
+    let urls = [format!("{base}a.tar.gz")];
+    let md5 = |d: &[u8]| {
+        md5::Md5::digest(d)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let dest = dir.path().join("a.tar.gz");
+    download_file(&urls, &dest, &Expected::Md5(md5(&data)), &options(), None).unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+    let wrong = Expected::Md5(md5(b"other"));
+    let err = download_file(
+        &urls,
+        &dir.path().join("b.tar.gz"),
+        &wrong,
+        &options(),
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::Checksum {
+                algorithm: "md5",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(!dir.path().join("b.tar.gz").exists() && !dir.path().join("b.tar.gz.part").exists());
+}
+
+#[test]
 fn wrong_checksum_leaves_nothing() {
     let data = content();
     let mut wrong = data.clone();

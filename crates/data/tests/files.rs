@@ -361,3 +361,26 @@ fn verify_rejects_tiny_copies() {
     let err = gradlab_data::verify(DatasetName::Cifar10, root.path()).unwrap_err();
     assert!(err.to_string().contains("10000 records"), "{err}");
 }
+
+#[test]
+fn verify_checks_the_official_tar_md5() {
+    let root = TempDir::new().unwrap();
+    fs::write(
+        root.path().join("cifar-10-binary.tar.gz"),
+        cifar_tar(&cifar_files(3)),
+    )
+    .unwrap();
+    let err = gradlab_data::verify(DatasetName::Cifar10, root.path()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(
+            err,
+            DataError::Checksum {
+                algorithm: "md5",
+                ..
+            }
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("c32a1d4ab5d03f1284b67883e8d87530"), "{msg}");
+}
