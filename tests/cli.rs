@@ -20,11 +20,19 @@ fn data_dir() -> PathBuf {
 }
 
 fn gradlab(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).env("GRADLAB_DATA", data_dir()).output().expect("runs gradlab")
+    Command::new(BIN)
+        .args(args)
+        .env("GRADLAB_DATA", data_dir())
+        .output()
+        .expect("runs gradlab")
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// A tiny config: 784-16x2-10 on 500 MNIST images, 1 epoch.
@@ -63,14 +71,26 @@ fn activations_json_lists_every_activation_with_its_max_derivative() {
     let out = gradlab(&["activations", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let sigmoid = rows.as_array().unwrap().iter().find(|r| r["name"] == "sigmoid").unwrap();
+    let sigmoid = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "sigmoid")
+        .unwrap();
     assert_eq!(sigmoid["max_derivative"], 0.25);
     assert_eq!(rows.as_array().unwrap().len(), 13);
 }
 
 #[test]
 fn eoc_json_gives_the_tanh_critical_point() {
-    let out = gradlab(&["eoc", "--activation", "tanh", "--sigma-b2", "0.05", "--json"]);
+    let out = gradlab(&[
+        "eoc",
+        "--activation",
+        "tanh",
+        "--sigma-b2",
+        "0.05",
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let w = v["sigma_w2"].as_f64().unwrap();
@@ -94,7 +114,11 @@ fn same_config_and_seed_give_identical_metrics_files() {
         assert!(x == y, "{file} differs between two identical runs");
     }
     let steps = fs::read_to_string(a.join("runs/tiny/steps.jsonl")).unwrap();
-    assert_eq!(steps.lines().count(), 9, "25 steps: 0-4, then every 5th: 5, 10, 15, 20");
+    assert_eq!(
+        steps.lines().count(),
+        9,
+        "25 steps: 0-4, then every 5th: 5, 10, 15, 20"
+    );
     assert!(a.join("runs/tiny/model.bpk").exists());
     let eval = gradlab(&["--json", "eval", s(&a.join("runs/tiny"))]);
     assert!(eval.status.success(), "{}", text(&eval));
@@ -117,13 +141,27 @@ fn sweep_skips_finished_runs_records_divergence_and_reports_shards() {
     assert!(summary.contains("test acc mean"), "{summary}");
 
     let again = gradlab(&["sweep", s(&config), "--out", s(&out)]);
-    assert!(text(&again).contains("4 run(s) already done"), "{}", text(&again));
+    assert!(
+        text(&again).contains("4 run(s) already done"),
+        "{}",
+        text(&again)
+    );
 
     // Shards: each half into its own folder, merged by report.
-    let dirs: Vec<PathBuf> = (1..=2).map(|i| tmp.path().join(format!("shard{i}"))).collect();
+    let dirs: Vec<PathBuf> = (1..=2)
+        .map(|i| tmp.path().join(format!("shard{i}")))
+        .collect();
     for (i, dir) in dirs.iter().enumerate() {
         let shard = format!("{}/2", i + 1);
-        let r = gradlab(&["-q", "sweep", s(&config), "--out", s(dir), "--shard", &shard]);
+        let r = gradlab(&[
+            "-q",
+            "sweep",
+            s(&config),
+            "--out",
+            s(dir),
+            "--shard",
+            &shard,
+        ]);
         assert!(r.status.success(), "{}", text(&r));
     }
     let merged = tmp.path().join("merged");
@@ -141,7 +179,11 @@ fn rejected(extra_args: &[&str], config_extra: &str, field: &str) {
     args.extend_from_slice(extra_args);
     let r = gradlab(&args);
     assert_eq!(r.status.code(), Some(1), "{}", text(&r));
-    assert!(text(&r).contains(field), "message should name `{field}`: {}", text(&r));
+    assert!(
+        text(&r).contains(field),
+        "message should name `{field}`: {}",
+        text(&r)
+    );
     assert!(!out.join("runs").exists() || fs::read_dir(out.join("runs")).unwrap().count() == 0);
 }
 
@@ -163,14 +205,31 @@ fn missing_data_usage_errors_and_absent_backends_have_their_exit_codes() {
     let config = tiny(tmp.path(), "");
     let empty = tmp.path().join("nodata");
     fs::create_dir_all(&empty).unwrap();
-    let r = gradlab(&["train", s(&config), "--out", s(&tmp.path().join("o")), "--data-dir", s(&empty)]);
+    let r = gradlab(&[
+        "train",
+        s(&config),
+        "--out",
+        s(&tmp.path().join("o")),
+        "--data-dir",
+        s(&empty),
+    ]);
     assert_eq!(r.status.code(), Some(1), "{}", text(&r));
     assert!(text(&r).contains("train-images-idx3-ubyte"), "{}", text(&r));
 
     assert_eq!(gradlab(&["sweep"]).status.code(), Some(2));
-    assert_eq!(gradlab(&["train", s(&config), "--jobs", "x"]).status.code(), Some(2));
+    assert_eq!(
+        gradlab(&["train", s(&config), "--jobs", "x"]).status.code(),
+        Some(2)
+    );
     if !cfg!(feature = "wgpu") {
-        let r = gradlab(&["--backend", "wgpu", "train", s(&config), "--out", s(&tmp.path().join("w"))]);
+        let r = gradlab(&[
+            "--backend",
+            "wgpu",
+            "train",
+            s(&config),
+            "--out",
+            s(&tmp.path().join("w")),
+        ]);
         assert_eq!(r.status.code(), Some(1));
         assert!(text(&r).contains("--features wgpu"), "{}", text(&r));
     }
@@ -192,17 +251,33 @@ fn data_verify_names_a_corrupt_file() {
     fs::write(&victim, &bytes[..bytes.len() / 2]).unwrap();
     let bad = gradlab(&["data", "verify", "mnist", "--data-dir", s(tmp.path())]);
     assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
-    assert!(text(&bad).contains("t10k-labels-idx1-ubyte"), "{}", text(&bad));
+    assert!(
+        text(&bad).contains("t10k-labels-idx1-ubyte"),
+        "{}",
+        text(&bad)
+    );
 }
 
 #[test]
 fn probe_prints_one_gradient_norm_per_layer() {
-    let out = gradlab(&["--json", "probe", "--activation", "sigmoid", "--depth", "4", "--batch", "64"]);
+    let out = gradlab(&[
+        "--json",
+        "probe",
+        "--activation",
+        "sigmoid",
+        "--depth",
+        "4",
+        "--batch",
+        "64",
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     let layers: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let layers = layers.as_array().unwrap();
     assert_eq!(layers.len(), 5);
     let first = layers[0]["grad_norm"].as_f64().unwrap();
     let last_hidden = layers[3]["grad_norm"].as_f64().unwrap();
-    assert!(first < last_hidden, "sigmoid gradients shrink towards the input");
+    assert!(
+        first < last_hidden,
+        "sigmoid gradients shrink towards the input"
+    );
 }

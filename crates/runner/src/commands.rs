@@ -10,7 +10,9 @@ use gradlab_data::{Batcher, DatasetName, Normalization};
 use gradlab_model::{Activation, Architecture, Init, MlpConfig, eoc};
 use serde_json::json;
 
-use crate::cli::{ActivationsArgs, BenchArgs, Cli, DataAction, DataArgs, EocArgs, EvalArgs, ProbeArgs};
+use crate::cli::{
+    ActivationsArgs, BenchArgs, Cli, DataAction, DataArgs, EocArgs, EvalArgs, ProbeArgs,
+};
 use crate::config::RunConfig;
 use crate::record::read_json;
 use crate::train::{evaluate, layer_snapshot};
@@ -75,7 +77,10 @@ pub fn activations(args: &ActivationsArgs, as_json: bool) -> Result<()> {
 pub fn eoc(args: &EocArgs, as_json: bool) -> Result<()> {
     let activation = parse_activation(&args.activation)?;
     if !(args.sigma_b2.is_finite() && args.sigma_b2 >= 0.0) {
-        anyhow::bail!("--sigma-b2 {}: must be a finite value >= 0 (e.g. 0.05)", args.sigma_b2);
+        anyhow::bail!(
+            "--sigma-b2 {}: must be a finite value >= 0 (e.g. 0.05)",
+            args.sigma_b2
+        );
     }
     let point = eoc::critical_point(activation, args.sigma_b2).map_err(|e| anyhow!("{e}"))?;
     if as_json {
@@ -83,12 +88,18 @@ pub fn eoc(args: &EocArgs, as_json: bool) -> Result<()> {
     } else {
         println!("activation  {activation}");
         println!("sigma_b2    {}", point.sigma_b2);
-        println!("sigma_w2    {:.6}  (edge of chaos: chi1 = {:.6})", point.sigma_w2, point.chi1);
+        println!(
+            "sigma_w2    {:.6}  (edge of chaos: chi1 = {:.6})",
+            point.sigma_w2, point.chi1
+        );
         match point.q_star {
             Some(q) => println!("q*          {q:.6}"),
             None => println!("q*          none (the length map diverges)"),
         }
-        println!("depth scale {} (infinite at the edge of chaos)", point.depth_scale);
+        println!(
+            "depth scale {} (infinite at the edge of chaos)",
+            point.depth_scale
+        );
     }
     Ok(())
 }
@@ -122,7 +133,10 @@ pub fn probe(cli: &Cli, args: &ProbeArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&layers)?);
         return Ok(());
     }
-    println!("{activation}, {init}, depth {}, width {}, {n} {name} images", args.depth, args.width);
+    println!(
+        "{activation}, {init}, depth {}, width {}, {n} {name} images",
+        args.depth, args.width
+    );
     println!(
         "{:<10} {:>12} {:>12} {:>10} {:>10} {:>10}",
         "layer", "grad norm", "weight norm", "mean f'", "saturated", "sparsity"
@@ -163,7 +177,10 @@ pub fn eval(cli: &Cli, args: &EvalArgs) -> Result<()> {
     let config = saved.config;
     let model = args.run_dir.join("model.bpk");
     if !model.exists() {
-        anyhow::bail!("{}: no trained model (the run did not finish)", model.display());
+        anyhow::bail!(
+            "{}: no trained model (the run did not finish)",
+            model.display()
+        );
     }
     let device = cli.backend.device()?;
     let net = config
@@ -176,9 +193,16 @@ pub fn eval(cli: &Cli, args: &EvalArgs) -> Result<()> {
     let batcher = Batcher::new(&data.test, 1000, config.data.normalization, &device);
     let (loss, acc) = evaluate(&net, &batcher, &CrossEntropyLossConfig::new().init(&device));
     if cli.json {
-        println!("{}", json!({"test_loss": loss, "test_accuracy": acc, "samples": data.test.len()}));
+        println!(
+            "{}",
+            json!({"test_loss": loss, "test_accuracy": acc, "samples": data.test.len()})
+        );
     } else {
-        println!("{}: test loss {loss:.4}, test accuracy {acc:.4} ({} images)", config.data.dataset, data.test.len());
+        println!(
+            "{}: test loss {loss:.4}, test accuracy {acc:.4} ({} images)",
+            config.data.dataset,
+            data.test.len()
+        );
     }
     Ok(())
 }
@@ -188,19 +212,31 @@ pub fn data(cli: &Cli, args: &DataArgs) -> Result<()> {
     let root = gradlab_data::resolve_root(cli.data_dir.as_deref());
     match &args.action {
         DataAction::Verify { name } => {
-            let report = gradlab_data::verify(parse_dataset(name)?, &root).map_err(|e| anyhow!("{e}"))?;
+            let report =
+                gradlab_data::verify(parse_dataset(name)?, &root).map_err(|e| anyhow!("{e}"))?;
             if cli.json {
                 let files: Vec<_> = report
                     .files
                     .iter()
                     .map(|f| json!({"path": f.path, "bytes": f.bytes, "sha256": f.sha256, "checksum": format!("{:?}", f.checksum)}))
                     .collect();
-                println!("{}", json!({"dataset": name, "ok": true, "train": report.train_len, "test": report.test_len, "files": files}));
+                println!(
+                    "{}",
+                    json!({"dataset": name, "ok": true, "train": report.train_len, "test": report.test_len, "files": files})
+                );
             } else {
                 for f in &report.files {
-                    println!("ok  {}  ({} bytes, checksum {:?})", f.path.display(), f.bytes, f.checksum);
+                    println!(
+                        "ok  {}  ({} bytes, checksum {:?})",
+                        f.path.display(),
+                        f.bytes,
+                        f.checksum
+                    );
                 }
-                println!("{name}: {} training and {} test images, all files valid", report.train_len, report.test_len);
+                println!(
+                    "{name}: {} training and {} test images, all files valid",
+                    report.train_len, report.test_len
+                );
             }
         }
         DataAction::Download { name } => {
@@ -224,7 +260,9 @@ pub fn data(cli: &Cli, args: &DataArgs) -> Result<()> {
 pub fn bench(cli: &Cli, args: &BenchArgs) -> Result<()> {
     cli.backend.check()?;
     let activation = parse_activation(&args.activation)?;
-    let arch = Architecture::Mlp(MlpConfig::new(784, 10, args.depth, args.width).with_activation(activation));
+    let arch = Architecture::Mlp(
+        MlpConfig::new(784, 10, args.depth, args.width).with_activation(activation),
+    );
     arch.check().map_err(|e| anyhow!("{e}"))?;
     let device = cli.backend.device()?.autodiff();
     let mut net = arch.init(1, &device);
@@ -236,7 +274,10 @@ pub fn bench(cli: &Cli, args: &BenchArgs) -> Result<()> {
         &device,
     );
     let labels = burn::tensor::Tensor::<1, burn::tensor::Int>::from_data(
-        burn::tensor::TensorData::new((0..args.batch as i64).map(|i| i % 10).collect::<Vec<_>>(), [args.batch]),
+        burn::tensor::TensorData::new(
+            (0..args.batch as i64).map(|i| i % 10).collect::<Vec<_>>(),
+            [args.batch],
+        ),
         &device,
     );
     let mut start = Instant::now();
@@ -259,9 +300,15 @@ pub fn bench(cli: &Cli, args: &BenchArgs) -> Result<()> {
     let rate = (args.steps * args.batch) as f64 / secs;
     let shape = format!("784-{}x{}-10", args.width, args.depth);
     if cli.json {
-        println!("{}", json!({"model": shape, "batch": args.batch, "backend": cli.backend.to_string(), "samples_per_s": rate, "log_every": args.log_every}));
+        println!(
+            "{}",
+            json!({"model": shape, "batch": args.batch, "backend": cli.backend.to_string(), "samples_per_s": rate, "log_every": args.log_every})
+        );
     } else {
-        println!("{shape} batch {} on {}: {rate:.0} samples/s ({} steps in {secs:.2}s, log every {})", args.batch, cli.backend, args.steps, args.log_every);
+        println!(
+            "{shape} batch {} on {}: {rate:.0} samples/s ({} steps in {secs:.2}s, log every {})",
+            args.batch, cli.backend, args.steps, args.log_every
+        );
     }
     Ok(())
 }

@@ -219,8 +219,9 @@ pub fn set_key(tree: &mut toml::Table, key: &str, value: toml::Value) -> Result<
     let (last, parents) = parts.split_last().expect("split yields at least one part");
     let mut table = tree;
     for part in parents {
-        let entry =
-            table.entry(part.to_string()).or_insert_with(|| toml::Value::Table(Default::default()));
+        let entry = table
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
         table = match entry {
             toml::Value::Table(t) => t,
             _ => bail!("--set {key}: `{part}` is a value, not a section"),
@@ -264,7 +265,10 @@ impl RunConfig {
         self.check_kind()?;
         let t = &self.train;
         if !(t.lr.is_finite() && t.lr > 0.0) {
-            bail!("train.lr = {}: the learning rate must be a finite number > 0 (e.g. 0.1)", t.lr);
+            bail!(
+                "train.lr = {}: the learning rate must be a finite number > 0 (e.g. 0.1)",
+                t.lr
+            );
         }
         if t.epochs == 0 {
             bail!("train.epochs = 0: train for at least 1 epoch");
@@ -273,10 +277,16 @@ impl RunConfig {
             bail!("train.batch_size = 0: use a batch size of at least 1 (e.g. 64)");
         }
         if !(0.0..1.0).contains(&t.momentum) {
-            bail!("train.momentum = {}: use a value in [0, 1) (0 = plain SGD)", t.momentum);
+            bail!(
+                "train.momentum = {}: use a value in [0, 1) (0 = plain SGD)",
+                t.momentum
+            );
         }
         if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
-            bail!("train.weight_decay = {}: use a finite value >= 0", t.weight_decay);
+            bail!(
+                "train.weight_decay = {}: use a finite value >= 0",
+                t.weight_decay
+            );
         }
         if t.nesterov && t.momentum == 0.0 {
             bail!("train.nesterov = true needs train.momentum > 0 (e.g. 0.9)");
@@ -294,7 +304,9 @@ impl RunConfig {
         if self.log.every == 0 {
             bail!("log.every = 0: log at least every 1 step (default 50)");
         }
-        self.architecture().check().map_err(|e| anyhow::anyhow!("model: {e}"))?;
+        self.architecture()
+            .check()
+            .map_err(|e| anyhow::anyhow!("model: {e}"))?;
         Ok(())
     }
 
@@ -326,7 +338,10 @@ impl RunConfig {
     /// Rejects a model kind other than `mlp`/`cnn` (checked separately so the message is clear).
     pub fn check_kind(&self) -> Result<()> {
         if self.model.kind != "mlp" && self.model.kind != "cnn" {
-            bail!("model.kind = `{}`: valid kinds are mlp, cnn", self.model.kind);
+            bail!(
+                "model.kind = `{}`: valid kinds are mlp, cnn",
+                self.model.kind
+            );
         }
         Ok(())
     }

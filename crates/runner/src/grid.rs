@@ -56,7 +56,10 @@ fn resolve_key(key: &str) -> Result<(String, String)> {
         return Ok((short, key.to_string()));
     }
     let valid: Vec<&str> = ALIASES.iter().map(|(s, _)| *s).collect();
-    bail!("grid.{key}: unknown grid key; use a dotted config path (e.g. train.lr) or one of {}", valid.join(", "))
+    bail!(
+        "grid.{key}: unknown grid key; use a dotted config path (e.g. train.lr) or one of {}",
+        valid.join(", ")
+    )
 }
 
 fn value_label(v: &toml::Value) -> String {
@@ -69,7 +72,13 @@ fn value_label(v: &toml::Value) -> String {
 /// Makes a string safe as a folder name component.
 fn sanitize(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-.=".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-.=".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -115,10 +124,19 @@ pub fn expand(mut tree: toml::Table) -> Result<Vec<Run>> {
         let id = if names.is_empty() {
             sanitize(&config.name)
         } else {
-            names.iter().map(|(k, v)| sanitize(&format!("{k}={v}"))).collect::<Vec<_>>().join("_")
+            names
+                .iter()
+                .map(|(k, v)| sanitize(&format!("{k}={v}")))
+                .collect::<Vec<_>>()
+                .join("_")
         };
         let hash = config_hash(&config);
-        runs.push(Run { id, axes: names, config, hash });
+        runs.push(Run {
+            id,
+            axes: names,
+            config,
+            hash,
+        });
     }
     Ok(runs)
 }
@@ -137,7 +155,10 @@ impl std::str::FromStr for Shard {
     fn from_str(s: &str) -> Result<Self, String> {
         let bad = || format!("--shard `{s}`: expected i/N with 1 <= i <= N, e.g. 2/4");
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, count) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        let (index, count) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
         if count == 0 || index == 0 || index > count {
             return Err(bad());
         }
@@ -149,7 +170,11 @@ impl Shard {
     /// Every N-th run, starting at the i-th: shards interleave, so each gets a similar mix of
     /// slow and fast cells.
     pub fn select<T>(&self, runs: Vec<T>) -> Vec<T> {
-        runs.into_iter().enumerate().filter(|(k, _)| k % self.count == self.index - 1).map(|(_, r)| r).collect()
+        runs.into_iter()
+            .enumerate()
+            .filter(|(k, _)| k % self.count == self.index - 1)
+            .map(|(_, r)| r)
+            .collect()
     }
 }
 
@@ -198,7 +223,10 @@ mod tests {
     #[test]
     fn empty_seed_list_and_bad_lr_are_rejected() {
         let mut tree: toml::Table = toml::from_str(BASE).unwrap();
-        tree["grid"].as_table_mut().unwrap().insert("seed".into(), toml::Value::Array(vec![]));
+        tree["grid"]
+            .as_table_mut()
+            .unwrap()
+            .insert("seed".into(), toml::Value::Array(vec![]));
         assert!(expand(tree).unwrap_err().to_string().contains("grid.seed"));
         let bad = BASE.replace("lr = [0.1, 3.0]", "lr = [0.1, -1.0]");
         let err = format!("{:#}", expand(toml::from_str(&bad).unwrap()).unwrap_err());

@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod grid;
 mod optim;
+mod plot;
 mod record;
 mod report;
 mod sweep;
@@ -57,7 +58,10 @@ fn dispatch(cli: &Cli) -> Result<()> {
                 println!("{}", std::fs::read_to_string(out.join("summary.csv"))?);
             } else {
                 println!("{md}");
-                eprintln!("wrote {}/{{results.csv,summary.csv,summary.md}}", out.display());
+                eprintln!(
+                    "wrote {}/{{results.csv,summary.csv,summary.md}}",
+                    out.display()
+                );
             }
             Ok(())
         }
@@ -75,8 +79,13 @@ fn prepare(args: &RunArgs) -> Result<(Vec<Run>, PathBuf)> {
     let mut tree = config::read_tree(&args.config)?;
     config::apply_overrides(&mut tree, &args.sets)?;
     let runs = grid::expand(tree)?;
-    let name = runs.first().map_or("run".to_string(), |r| r.config.name.clone());
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("results").join(name));
+    let name = runs
+        .first()
+        .map_or("run".to_string(), |r| r.config.name.clone());
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results").join(name));
     Ok((runs, out))
 }
 

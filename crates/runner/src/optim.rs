@@ -31,7 +31,8 @@ pub enum OptimizerKind {
 
 /// Builds the optimiser for `train`.
 pub fn build(train: &TrainConfig) -> ModuleOptimizer {
-    let decay = (train.weight_decay > 0.0).then(|| WeightDecayConfig::new(train.weight_decay as f32));
+    let decay =
+        (train.weight_decay > 0.0).then(|| WeightDecayConfig::new(train.weight_decay as f32));
     match train.optimizer {
         OptimizerKind::Sgd => {
             // Dampening 0 as in PyTorch and the textbooks (Burn's default is 0.1).
@@ -41,7 +42,10 @@ pub fn build(train: &TrainConfig) -> ModuleOptimizer {
                     .with_dampening(0.0)
                     .with_nesterov(train.nesterov)
             });
-            SgdConfig::new().with_momentum(momentum).with_weight_decay(decay).init()
+            SgdConfig::new()
+                .with_momentum(momentum)
+                .with_weight_decay(decay)
+                .init()
         }
         OptimizerKind::Adam => AdamConfig::new().with_weight_decay(decay).init(),
         OptimizerKind::Rmsprop => RmsPropConfig::new()
@@ -87,7 +91,9 @@ impl Schedule {
         let s = (step - warmup) as f64;
         match *self {
             Schedule::Constant => base,
-            Schedule::Step { every, gamma } => base * gamma.powi((step - warmup) as i32 / every as i32),
+            Schedule::Step { every, gamma } => {
+                base * gamma.powi((step - warmup) as i32 / every as i32)
+            }
             Schedule::Exponential { gamma } => base * gamma.powf(s),
             Schedule::Cosine { min } => {
                 let span = total.saturating_sub(warmup).max(1) as f64;
@@ -101,10 +107,14 @@ impl Schedule {
     pub fn validate(&self) -> Result<()> {
         match *self {
             Schedule::Step { every, gamma } if every == 0 || !(gamma > 0.0) => {
-                bail!("train.schedule step: needs every >= 1 and gamma > 0 (e.g. step:every=1000,gamma=0.5)")
+                bail!(
+                    "train.schedule step: needs every >= 1 and gamma > 0 (e.g. step:every=1000,gamma=0.5)"
+                )
             }
             Schedule::Exponential { gamma } if !(gamma > 0.0 && gamma.is_finite()) => {
-                bail!("train.schedule exponential: gamma must be > 0 (e.g. exponential:gamma=0.999)")
+                bail!(
+                    "train.schedule exponential: gamma must be > 0 (e.g. exponential:gamma=0.999)"
+                )
             }
             Schedule::Cosine { min } if !(min >= 0.0 && min.is_finite()) => {
                 bail!("train.schedule cosine: min must be >= 0 (e.g. cosine:min=0)")
@@ -123,8 +133,13 @@ impl FromStr for Schedule {
         let (name, rest) = text.trim().split_once(':').unwrap_or((text.trim(), ""));
         let mut params = std::collections::BTreeMap::new();
         for pair in rest.split(',').filter(|p| !p.trim().is_empty()) {
-            let (k, v) = pair.split_once('=').ok_or(format!("schedule `{text}`: `{pair}` is not key=value"))?;
-            let v: f64 = v.trim().parse().map_err(|_| format!("schedule `{text}`: `{v}` is not a number"))?;
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or(format!("schedule `{text}`: `{pair}` is not key=value"))?;
+            let v: f64 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("schedule `{text}`: `{v}` is not a number"))?;
             params.insert(k.trim().to_string(), v);
         }
         let get = |key: &str, default: f64| params.get(key).copied().unwrap_or(default);
@@ -136,13 +151,22 @@ impl FromStr for Schedule {
             _ => return Err(format!("unknown schedule `{name}`; valid: {SCHEDULES}")),
         };
         if let Some(k) = params.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(format!("schedule `{name}` has no parameter `{k}`; valid: {SCHEDULES}"));
+            return Err(format!(
+                "schedule `{name}` has no parameter `{k}`; valid: {SCHEDULES}"
+            ));
         }
         Ok(match name {
             "constant" => Schedule::Constant,
-            "step" => Schedule::Step { every: get("every", 1000.0) as usize, gamma: get("gamma", 0.5) },
-            "exponential" => Schedule::Exponential { gamma: get("gamma", 0.999) },
-            _ => Schedule::Cosine { min: get("min", 0.0) },
+            "step" => Schedule::Step {
+                every: get("every", 1000.0) as usize,
+                gamma: get("gamma", 0.5),
+            },
+            "exponential" => Schedule::Exponential {
+                gamma: get("gamma", 0.999),
+            },
+            _ => Schedule::Cosine {
+                min: get("min", 0.0),
+            },
         })
     }
 }
@@ -178,11 +202,24 @@ mod tests {
     #[test]
     fn schedules_allow_rates_above_one() {
         assert_eq!(Schedule::Constant.lr(3.0, 10, 100, 0), 3.0);
-        assert_eq!(Schedule::Step { every: 10, gamma: 0.5 }.lr(3.0, 25, 100, 0), 0.75);
+        assert_eq!(
+            Schedule::Step {
+                every: 10,
+                gamma: 0.5
+            }
+            .lr(3.0, 25, 100, 0),
+            0.75
+        );
         assert!((Schedule::Cosine { min: 0.0 }.lr(2.0, 100, 100, 0)).abs() < 1e-12);
         assert_eq!(Schedule::Constant.lr(1.0, 0, 100, 4), 0.25);
         let s: Schedule = "step:every=5,gamma=0.1".parse().unwrap();
-        assert_eq!(s, Schedule::Step { every: 5, gamma: 0.1 });
+        assert_eq!(
+            s,
+            Schedule::Step {
+                every: 5,
+                gamma: 0.1
+            }
+        );
         assert!("warp".parse::<Schedule>().unwrap_err().contains("cosine"));
     }
 }

@@ -34,7 +34,10 @@ pub fn collect(dirs: &[PathBuf]) -> Result<Vec<Row>> {
     for dir in dirs {
         let runs = dir.join("runs");
         let Ok(entries) = fs::read_dir(&runs) else {
-            bail!("{}: no runs/ folder here; pass a sweep's output folder", dir.display());
+            bail!(
+                "{}: no runs/ folder here; pass a sweep's output folder",
+                dir.display()
+            );
         };
         for entry in entries.flatten() {
             let path = entry.path();
@@ -44,7 +47,11 @@ pub fn collect(dirs: &[PathBuf]) -> Result<Vec<Row>> {
             ) else {
                 continue;
             };
-            rows.entry(result.run_id.clone()).or_insert(Row { axes: config.axes, result, dir: path });
+            rows.entry(result.run_id.clone()).or_insert(Row {
+                axes: config.axes,
+                result,
+                dir: path,
+            });
         }
     }
     Ok(rows.into_values().collect())
@@ -92,7 +99,12 @@ pub struct Cell {
 pub fn cells(rows: &[Row]) -> Vec<Cell> {
     let mut groups: Vec<(Vec<(String, String)>, Vec<&Row>)> = Vec::new();
     for row in rows {
-        let key: Vec<_> = row.axes.iter().filter(|(k, _)| k != "seed").cloned().collect();
+        let key: Vec<_> = row
+            .axes
+            .iter()
+            .filter(|(k, _)| k != "seed")
+            .cloned()
+            .collect();
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, members)) => members.push(row),
             None => groups.push((key, vec![row])),
@@ -101,8 +113,11 @@ pub fn cells(rows: &[Row]) -> Vec<Cell> {
     groups
         .into_iter()
         .map(|(key, members)| {
-            let ok: Vec<&ResultRecord> =
-                members.iter().map(|r| &r.result).filter(|r| r.status == Status::Finished).collect();
+            let ok: Vec<&ResultRecord> = members
+                .iter()
+                .map(|r| &r.result)
+                .filter(|r| r.status == Status::Finished)
+                .collect();
             let pick = |f: fn(&ResultRecord) -> Option<f64>| -> Vec<f64> {
                 ok.iter().filter_map(|r| f(r)).collect()
             };
@@ -150,7 +165,11 @@ pub fn markdown(cells: &[Cell]) -> String {
         ]
         .map(String::from),
     );
-    let mut out = format!("| {} |\n|{}\n", header.join(" | "), "---|".repeat(header.len()));
+    let mut out = format!(
+        "| {} |\n|{}\n",
+        header.join(" | "),
+        "---|".repeat(header.len())
+    );
     for c in cells {
         let mut cols: Vec<String> = c.key.iter().map(|(_, v)| v.clone()).collect();
         let (am, asd) = fmt_pair(c.accuracy, 4);
@@ -166,7 +185,11 @@ pub fn markdown(cells: &[Cell]) -> String {
 }
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.into() }
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.into()
+    }
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -186,7 +209,11 @@ pub fn summary_csv(cells: &[Cell]) -> String {
         );
     }
     for c in cells {
-        let keys: String = c.key.iter().map(|(_, v)| format!("{},", csv_field(v))).collect();
+        let keys: String = c
+            .key
+            .iter()
+            .map(|(_, v)| format!("{},", csv_field(v)))
+            .collect();
         let _ = writeln!(
             out,
             "{keys}{},{},{},{},{},{},{},{},{},{}",
@@ -238,7 +265,9 @@ pub fn results_csv(rows: &[Row]) -> String {
             csv_field(r.error.as_deref().unwrap_or(""))
         );
     }
-    out.replace(",Finished,", ",finished,").replace(",Diverged,", ",diverged,").replace(",Failed,", ",failed,")
+    out.replace(",Finished,", ",finished,")
+        .replace(",Diverged,", ",diverged,")
+        .replace(",Failed,", ",failed,")
 }
 
 /// Writes results.csv, summary.csv and summary.md into `out`; returns the Markdown table.
@@ -254,5 +283,9 @@ pub fn write(rows: &[Row], out: &Path) -> Result<String> {
         rows.len()
     );
     write_atomic(&out.join("summary.md"), doc.as_bytes())?;
+    // A plot that cannot be drawn must not cost the tables.
+    if let Err(e) = crate::plot::draw_all(rows, out) {
+        eprintln!("warning: plots not drawn: {e:#}");
+    }
     Ok(md)
 }

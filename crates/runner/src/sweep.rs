@@ -42,7 +42,10 @@ pub struct Lines {
 impl Lines {
     /// Progress to stderr.
     pub fn new(quiet: bool) -> Lines {
-        Lines { quiet, tty: std::io::stderr().is_terminal() }
+        Lines {
+            quiet,
+            tty: std::io::stderr().is_terminal(),
+        }
     }
 }
 
@@ -63,11 +66,17 @@ impl Progress for Lines {
 pub fn check_out(out: &Path) -> Result<()> {
     let runs = out.join("runs");
     fs::create_dir_all(&runs).with_context(|| {
-        format!("output folder {}: cannot create it; pass a writable --out", out.display())
+        format!(
+            "output folder {}: cannot create it; pass a writable --out",
+            out.display()
+        )
     })?;
     let probe = runs.join(".write-test");
     fs::write(&probe, b"ok").with_context(|| {
-        format!("output folder {}: not writable; pass a writable --out", out.display())
+        format!(
+            "output folder {}: not writable; pass a writable --out",
+            out.display()
+        )
     })?;
     let _ = fs::remove_file(probe);
     Ok(())
@@ -94,7 +103,10 @@ fn run_data(run: &Run, data: &BTreeMap<&'static str, Dataset>) -> RunData {
         Some(n) if n < split.len() => split.subset(n),
         _ => split.clone(),
     };
-    RunData { train: cut(&set.train, d.train_size), test: cut(&set.test, d.test_size) }
+    RunData {
+        train: cut(&set.train, d.train_size),
+        test: cut(&set.test, d.test_size),
+    }
 }
 
 /// Runs every run not already finished; returns every run's result (skipped ones included).
@@ -113,7 +125,10 @@ pub fn run_all(runs: &[Run], opts: &Options) -> Result<Vec<ResultRecord>> {
     }
     let skipped = runs.len() - todo.len();
     if skipped > 0 {
-        progress.line("sweep", &format!("{skipped} run(s) already done, skipped (--force reruns)"));
+        progress.line(
+            "sweep",
+            &format!("{skipped} run(s) already done, skipped (--force reruns)"),
+        );
     }
     if todo.is_empty() {
         return Ok(results.into_iter().flatten().collect());
@@ -170,8 +185,9 @@ fn run_one(
     progress: &Lines,
 ) -> ResultRecord {
     let split = run_data(run, data);
-    let outcome =
-        catch_unwind(AssertUnwindSafe(|| train(run, &split, &opts.out, opts.backend, progress)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        train(run, &split, &opts.out, opts.backend, progress)
+    }));
     let error = match outcome {
         Ok(Ok(result)) => return result,
         Ok(Err(e)) => format!("{e:#}"),
@@ -190,10 +206,17 @@ fn run_one(
 
 /// Exit status for a sweep: an error when any run failed (diverged runs are results).
 pub fn check_failures(results: &[ResultRecord]) -> Result<()> {
-    let failed: Vec<&str> =
-        results.iter().filter(|r| r.status == Status::Failed).map(|r| r.run_id.as_str()).collect();
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|r| r.status == Status::Failed)
+        .map(|r| r.run_id.as_str())
+        .collect();
     if !failed.is_empty() {
-        bail!("{} run(s) failed: {} (see runs/ID/result.json)", failed.len(), failed.join(", "));
+        bail!(
+            "{} run(s) failed: {} (see runs/ID/result.json)",
+            failed.len(),
+            failed.join(", ")
+        );
     }
     Ok(())
 }

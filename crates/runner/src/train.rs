@@ -19,7 +19,7 @@ use crate::checkpoint::{self, State};
 use crate::grid::Run;
 use crate::optim;
 use crate::record::{
-    EpochRecord, EvalRecord, LayerRecord, ResultRecord, RunDir, StepRecord, Status, layer_records,
+    EpochRecord, EvalRecord, LayerRecord, ResultRecord, RunDir, Status, StepRecord, layer_records,
     write_json, write_jsonl,
 };
 
@@ -70,8 +70,15 @@ fn batch_sums(
     n: f64,
 ) -> (Tensor<1>, Tensor<1, Int>) {
     let logits = logits.detach();
-    let loss = loss_fn.forward(logits.clone(), labels.clone()).mul_scalar(n);
-    let correct = logits.argmax(1).squeeze_dim::<1>(1).equal(labels).int().sum();
+    let loss = loss_fn
+        .forward(logits.clone(), labels.clone())
+        .mul_scalar(n);
+    let correct = logits
+        .argmax(1)
+        .squeeze_dim::<1>(1)
+        .equal(labels)
+        .int()
+        .sum();
     (loss, correct)
 }
 
@@ -83,7 +90,11 @@ pub fn layer_snapshot(
     loss_fn: &CrossEntropyLoss,
 ) -> Vec<LayerRecord> {
     let traced = net.forward_traced(batch.0.clone(), true);
-    let stats = layer_stats(&traced.traces, &net.activation_layers(), Thresholds::default());
+    let stats = layer_stats(
+        &traced.traces,
+        &net.activation_layers(),
+        Thresholds::default(),
+    );
     let grads = loss_fn.forward(traced.logits, batch.1.clone()).backward();
     layer_records(&stats, &net.layer_norms(Some(&grads)))
 }
@@ -100,7 +111,12 @@ pub fn train(
     let c = &run.config;
     let dir = RunDir(out.join("runs").join(&run.id));
     fs::create_dir_all(&dir.0).with_context(|| format!("creating {}", dir.0.display()))?;
-    let cfg = ConfigFile { run_id: &run.id, config_hash: &run.hash, axes: &run.axes, config: c };
+    let cfg = ConfigFile {
+        run_id: &run.id,
+        config_hash: &run.hash,
+        axes: &run.axes,
+        config: c,
+    };
     write_json(&dir.config(), &cfg)?;
 
     let device = backend.device()?.autodiff();
@@ -144,6 +160,7 @@ pub fn train(
     let mut diverged_step = None;
     'epochs: for epoch in st.epoch + 1..=t.epochs {
         let started = Instant::now();
+        let mut eval_s = 0.0;
         let mut loss_sum: Option<Tensor<1>> = None;
         let mut correct: Option<Tensor<1, Int>> = None;
         for (images, labels) in train_b.epoch(epoch as u64) {
@@ -160,7 +177,12 @@ pub fn train(
                 let value = loss.into_scalar::<f32>() as f64;
                 let norms = net.layer_norms(Some(&grads));
                 let grad_norms = norms.iter().map(|n| n.grad_norm).collect();
-                st.steps.push(StepRecord { step, lr, loss: value, grad_norms });
+                st.steps.push(StepRecord {
+                    step,
+                    lr,
+                    loss: value,
+                    grad_norms,
+                });
                 if !value.is_finite() {
                     diverged_step = Some(step);
                     break 'epochs;
@@ -170,9 +192,13 @@ pub fn train(
             net = opt.step(lr, net, grads);
             st.step += 1;
             if c.log.eval_every > 0 && st.step % c.log.eval_every == 0 {
-                st.wall_s += started.elapsed().as_secs_f64();
+                let eval_started = Instant::now();
                 let (_, acc) = evaluate(&net.valid(), &test_b, &eval_loss);
-                st.evals.push(EvalRecord { step: st.step, test_accuracy: acc });
+                eval_s += eval_started.elapsed().as_secs_f64();
+                st.evals.push(EvalRecord {
+                    step: st.step,
+                    test_accuracy: acc,
+                });
                 if acc >= t.target_accuracy && st.convergence_step.is_none() {
                     st.convergence_step = Some(st.step);
                 }
@@ -181,7 +207,8 @@ pub fn train(
         let seen = data.train.len() as f64;
         let train_loss = loss_sum.map_or(f64::NAN, |s| s.into_scalar::<f32>() as f64) / seen;
         let train_accuracy = correct.map_or(0.0, |s| s.into_scalar::<i64>() as f64) / seen;
-        st.wall_s += started.elapsed().as_secs_f64();
+        // Training time only: in-epoch evaluations are excluded from samples/s.
+        st.wall_s += started.elapsed().as_secs_f64() - eval_s;
         st.samples += data.train.len();
         if !train_loss.is_finite() {
             diverged_step = Some(st.step);
@@ -218,9 +245,9 @@ pub fn train(
     }
     write_metrics(&dir, &st)?;
     if diverged_step.is_none() {
-        net.clone().save_file(dir.model().with_extension("bpk.part")).map_err(|e| {
-            anyhow::anyhow!("saving the model to {}: {e:?}", dir.model().display())
-        })?;
+        net.clone()
+            .save_file(dir.model().with_extension("bpk.part"))
+            .map_err(|e| anyhow::anyhow!("saving the model to {}: {e:?}", dir.model().display()))?;
         fs::rename(dir.model().with_extension("bpk.part"), dir.model())?;
     }
     let result = result_record(run, &st, diverged_step, backend);
@@ -244,18 +271,30 @@ fn hidden_mean(layers: &[LayerRecord], f: impl Fn(&LayerRecord) -> Option<f64>) 
 }
 
 fn result_record(run: &Run, st: &State, diverged: Option<usize>, backend: Backend) -> ResultRecord {
-    let last = st.epochs.last().filter(|e| e.epoch > 0 && diverged.is_none());
+    let last = st
+        .epochs
+        .last()
+        .filter(|e| e.epoch > 0 && diverged.is_none());
     ResultRecord {
         run_id: run.id.clone(),
         config_hash: run.hash.clone(),
-        status: if diverged.is_some() { Status::Diverged } else { Status::Finished },
+        status: if diverged.is_some() {
+            Status::Diverged
+        } else {
+            Status::Finished
+        },
         error: None,
         diverged_step: diverged,
         epochs: st.epoch,
         steps: st.step,
         test_accuracy: last.map(|e| e.test_accuracy),
         test_loss: last.map(|e| e.test_loss),
-        best_test_accuracy: st.epochs.iter().skip(1).map(|e| e.test_accuracy).reduce(f64::max),
+        best_test_accuracy: st
+            .epochs
+            .iter()
+            .skip(1)
+            .map(|e| e.test_accuracy)
+            .reduce(f64::max),
         train_loss: last.and_then(|e| e.train_loss),
         sparsity: last.and_then(|e| hidden_mean(&e.layers, |l| l.sparsity)),
         saturation: last.and_then(|e| hidden_mean(&e.layers, |l| l.saturation)),

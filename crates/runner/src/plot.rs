@@ -1,0 +1,343 @@
+//! Plots for `report` (plotters), each as SVG and PNG:
+//!
+//! - `accuracy-vs-lr`: final test accuracy against learning rate, one line per series (the grid
+//!   axes other than `lr` and `seed`), mean with ±1 SD error bars over seeds;
+//! - `grad-first-steps-SERIES`: per-layer gradient norm over the first logged steps (first
+//!   run of each series), log scale;
+//! - `grad-vs-depth`: gradient norm per layer at initialisation, one line per series.
+//!
+//! Text layout needs a TrueType font: DejaVu Sans (Debian's `fonts-dejavu-core`) or the file
+//! in `GRADLAB_FONT`. Without one, `report` writes the tables and warns that plots were skipped.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+
+use crate::record::{EpochRecord, StepRecord, read_jsonl};
+use crate::report::{Row, mean_sd};
+
+const FONT_PATHS: [&str; 3] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+];
+
+/// Registers a font for chart text once; false when none is found.
+fn font() -> bool {
+    static FOUND: OnceLock<bool> = OnceLock::new();
+    *FOUND.get_or_init(|| {
+        let env = std::env::var("GRADLAB_FONT").ok();
+        let bytes = env
+            .iter()
+            .map(String::as_str)
+            .chain(FONT_PATHS)
+            .find_map(|p| std::fs::read(p).ok());
+        match bytes {
+            // Registered fonts must live for the whole program.
+            Some(b) => plotters::style::register_font(
+                "sans-serif",
+                FontStyle::Normal,
+                Box::leak(b.into_boxed_slice()),
+            )
+            .is_ok(),
+            None => false,
+        }
+    })
+}
+
+/// One line: a label and (x, y, error) points.
+struct Series {
+    label: String,
+    points: Vec<(f64, f64, f64)>,
+}
+
+fn series_label(row: &Row, skip: &[&str]) -> String {
+    let parts: Vec<String> = row
+        .axes
+        .iter()
+        .filter(|(k, _)| !skip.contains(&k.as_str()))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if parts.is_empty() {
+        "all".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// Draws every plot into `out`; returns the files written.
+pub fn draw_all(rows: &[Row], out: &Path) -> Result<Vec<PathBuf>> {
+    // Both backends measure text with the registered font to lay out the axes.
+    if !font() {
+        anyhow::bail!(
+            "no TrueType font found ({} or $GRADLAB_FONT); install fonts-dejavu-core",
+            FONT_PATHS[0]
+        );
+    }
+    let mut files = Vec::new();
+    let mut by_series: BTreeMap<String, BTreeMap<String, (f64, Vec<f64>)>> = BTreeMap::new();
+    for row in rows {
+        let Some(lr) = row
+            .axes
+            .iter()
+            .find(|(k, _)| k == "lr")
+            .and_then(|(_, v)| v.parse::<f64>().ok())
+        else {
+            continue;
+        };
+        let acc = by_series
+            .entry(series_label(row, &["lr", "seed"]))
+            .or_default()
+            .entry(format!("{lr:e}"))
+            .or_insert((lr, Vec::new()));
+        if let Some(a) = row.result.test_accuracy {
+            acc.1.push(a);
+        }
+    }
+    let acc_series: Vec<Series> = by_series
+        .into_iter()
+        .map(|(label, cells)| Series {
+            label,
+            points: cells
+                .into_values()
+                .filter_map(|(lr, v)| mean_sd(&v).map(|(m, s)| (lr, m, s)))
+                .collect(),
+        })
+        .collect();
+    if acc_series.iter().any(|s| !s.points.is_empty()) {
+        files.extend(chart(
+            out,
+            "accuracy-vs-lr",
+            "Test accuracy vs learning rate (mean ± SD over seeds)",
+            "learning rate",
+            "test accuracy",
+            &acc_series,
+            false,
+        )?);
+    }
+
+    let mut first_of: BTreeMap<String, &Row> = BTreeMap::new();
+    for row in rows {
+        first_of
+            .entry(series_label(row, &["seed", "lr"]))
+            .or_insert(row);
+    }
+    let mut depth_series = Vec::new();
+    for (label, row) in &first_of {
+        let steps: Vec<StepRecord> = read_jsonl(&row.dir.join("steps.jsonl")).unwrap_or_default();
+        let first: Vec<&StepRecord> = steps.iter().take_while(|s| s.step < 15).collect();
+        let layers = first.first().map_or(0, |s| s.grad_norms.len());
+        let lines: Vec<Series> = (0..layers)
+            .map(|l| Series {
+                label: if l + 1 == layers {
+                    "output".into()
+                } else {
+                    format!("hidden{}", l + 1)
+                },
+                points: first
+                    .iter()
+                    .map(|s| (s.step as f64, s.grad_norms[l], 0.0))
+                    .collect(),
+            })
+            .collect();
+        if !lines.is_empty() {
+            let name = format!(
+                "grad-first-steps-{}",
+                label.replace([' ', '=', ':', ','], "_")
+            );
+            let title = format!(
+                "Gradient norm per layer, first steps ({label}, {})",
+                row.result.run_id
+            );
+            files.extend(chart(
+                out,
+                &name,
+                &title,
+                "step",
+                "gradient norm",
+                &lines,
+                true,
+            )?);
+        }
+        let epochs: Vec<EpochRecord> =
+            read_jsonl(&row.dir.join("epochs.jsonl")).unwrap_or_default();
+        if let Some(init) = epochs.first() {
+            let points = init
+                .layers
+                .iter()
+                .enumerate()
+                .map(|(i, l)| ((i + 1) as f64, l.grad_norm, 0.0))
+                .collect();
+            depth_series.push(Series {
+                label: label.clone(),
+                points,
+            });
+        }
+    }
+    if !depth_series.is_empty() {
+        files.extend(chart(
+            out,
+            "grad-vs-depth",
+            "Gradient norm by layer at initialisation",
+            "layer (1 = input side; last = output)",
+            "gradient norm",
+            &depth_series,
+            true,
+        )?);
+    }
+    Ok(files)
+}
+
+/// Draws one chart as SVG and PNG.
+fn chart(
+    out: &Path,
+    name: &str,
+    title: &str,
+    x: &str,
+    y: &str,
+    series: &[Series],
+    log_y: bool,
+) -> Result<Vec<PathBuf>> {
+    let svg = out.join(format!("{name}.svg"));
+    draw(
+        SVGBackend::new(&svg, (900, 600)).into_drawing_area(),
+        title,
+        x,
+        y,
+        series,
+        log_y,
+    )?;
+    let mut files = vec![svg];
+    {
+        let png = out.join(format!("{name}.png"));
+        draw(
+            BitMapBackend::new(&png, (900, 600)).into_drawing_area(),
+            title,
+            x,
+            y,
+            series,
+            log_y,
+        )?;
+        files.push(png);
+    }
+    Ok(files)
+}
+
+fn draw<DB: DrawingBackend>(
+    area: DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    x: &str,
+    y: &str,
+    series: &[Series],
+    log_y: bool,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing {title}: {e:?}");
+    area.fill(&WHITE).map_err(err)?;
+    let all: Vec<&(f64, f64, f64)> = series
+        .iter()
+        .flat_map(|s| &s.points)
+        .filter(|p| p.1.is_finite())
+        .collect();
+    let (mut x0, mut x1) = all
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (mut y0, mut y1) = all.iter().fold((f64::MAX, f64::MIN), |(a, b), p| {
+        (a.min(p.1 - p.2), b.max(p.1 + p.2))
+    });
+    if all.is_empty() {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    let pad = (x1 - x0) * 0.05;
+    let (x0, x1) = (x0 - pad, x1 + pad);
+    let mut builder = ChartBuilder::on(&area);
+    builder
+        .caption(title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(70);
+    if log_y {
+        let y0 = all
+            .iter()
+            .map(|p| p.1)
+            .filter(|v| *v > 0.0)
+            .fold(f64::MAX, f64::min)
+            .min(1.0)
+            * 0.5;
+        let y1 = y1.max(y0 * 4.0) * 2.0;
+        let mut chart = builder
+            .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc(x)
+            .y_desc(y)
+            .draw()
+            .map_err(err)?;
+        lines(&mut chart, series).map_err(err)?;
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+    } else {
+        let span = (y1 - y0).max(1e-3);
+        let mut chart = builder
+            .build_cartesian_2d(x0..x1, (y0 - 0.05 * span)..(y1 + 0.05 * span))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc(x)
+            .y_desc(y)
+            .draw()
+            .map_err(err)?;
+        lines(&mut chart, series).map_err(err)?;
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+    }
+    area.present().map_err(err)?;
+    Ok(())
+}
+
+fn lines<'a, DB: DrawingBackend + 'a, Y: plotters::coord::ranged1d::Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+    series: &[Series],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    for (i, s) in series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter(|p| p.1.is_finite())
+            .map(|p| (p.0, p.1))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
+            .label(s.label.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+        let bars = s.points.iter().filter(|p| p.2 > 0.0 && p.1.is_finite());
+        chart.draw_series(bars.map(|p| {
+            PathElement::new(
+                vec![(p.0, p.1 - p.2), (p.0, p.1 + p.2)],
+                color.stroke_width(1),
+            )
+        }))?;
+    }
+    Ok(())
+}
