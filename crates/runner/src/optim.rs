@@ -106,17 +106,17 @@ impl Schedule {
     /// Rejects parameters that make no sense, naming the fix.
     pub fn validate(&self) -> Result<()> {
         match *self {
-            Schedule::Step { every, gamma } if every == 0 || !(gamma > 0.0) => {
+            Schedule::Step { every, gamma } if every == 0 || gamma.is_nan() || gamma <= 0.0 => {
                 bail!(
                     "train.schedule step: needs every >= 1 and gamma > 0 (e.g. step:every=1000,gamma=0.5)"
                 )
             }
-            Schedule::Exponential { gamma } if !(gamma > 0.0 && gamma.is_finite()) => {
+            Schedule::Exponential { gamma } if !gamma.is_finite() || gamma <= 0.0 => {
                 bail!(
                     "train.schedule exponential: gamma must be > 0 (e.g. exponential:gamma=0.999)"
                 )
             }
-            Schedule::Cosine { min } if !(min >= 0.0 && min.is_finite()) => {
+            Schedule::Cosine { min } if !min.is_finite() || min < 0.0 => {
                 bail!("train.schedule cosine: min must be >= 0 (e.g. cosine:min=0)")
             }
             _ => Ok(()),

@@ -95,9 +95,12 @@ pub struct Cell {
     pub failed: usize,
 }
 
+/// Grid values `(key, value)` in grid order.
+type Axes = Vec<(String, String)>;
+
 /// Groups rows by every axis except `seed`, in first-seen order.
 pub fn cells(rows: &[Row]) -> Vec<Cell> {
-    let mut groups: Vec<(Vec<(String, String)>, Vec<&Row>)> = Vec::new();
+    let mut groups: Vec<(Axes, Vec<&Row>)> = Vec::new();
     for row in rows {
         let key: Vec<_> = row
             .axes

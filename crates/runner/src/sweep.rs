@@ -1,7 +1,7 @@
 //! Running a list of runs: data loaded once, finished runs skipped, `--jobs N` at once, every
 //! failure recorded so the grid goes on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::IsTerminal;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 use gradlab_data::{Dataset, DatasetName};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::backend::Backend;
 use crate::grid::Run;
@@ -33,31 +34,62 @@ pub struct Options {
     pub quiet: bool,
 }
 
-/// Prints progress lines (prefixed with the run id), or nothing with `-q`.
+/// Progress: one indicatif bar per running run on a terminal (loss and samples/s), plain
+/// lines prefixed with the run id otherwise (logs, CI), nothing with `-q`.
 pub struct Lines {
     quiet: bool,
-    tty: bool,
+    bars: Option<MultiProgress>,
+    running: Mutex<HashMap<String, ProgressBar>>,
 }
 
 impl Lines {
     /// Progress to stderr.
     pub fn new(quiet: bool) -> Lines {
+        let tty = std::io::stderr().is_terminal() && !quiet;
         Lines {
             quiet,
-            tty: std::io::stderr().is_terminal(),
+            bars: tty.then(MultiProgress::new),
+            running: Mutex::default(),
         }
     }
 }
 
 impl Progress for Lines {
     fn line(&self, id: &str, text: &str) {
-        if !self.quiet {
-            // On a terminal the id is dimmed so the figures stand out; in a log file, plain text.
-            if self.tty {
-                eprintln!("\x1b[2m[{id}]\x1b[0m {text}");
-            } else {
-                eprintln!("[{id}] {text}");
+        match &self.bars {
+            Some(bars) => {
+                let _ = bars.println(format!("[{id}] {text}"));
             }
+            None if !self.quiet => eprintln!("[{id}] {text}"),
+            None => {}
+        }
+    }
+
+    fn start(&self, id: &str, done: usize, total: usize) {
+        let Some(bars) = &self.bars else { return };
+        let bar = bars.add(ProgressBar::new(total as u64));
+        let style =
+            ProgressStyle::with_template("{prefix:40} {bar:30} {pos}/{len} {msg} ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.set_prefix(id.to_string());
+        bar.set_position(done as u64);
+        self.running
+            .lock()
+            .expect("lock")
+            .insert(id.to_string(), bar);
+    }
+
+    fn update(&self, id: &str, step: usize, loss: f64, rate: f64) {
+        if let Some(bar) = self.running.lock().expect("lock").get(id) {
+            bar.set_position(step as u64);
+            bar.set_message(format!("loss {loss:.4} {rate:.0} samples/s"));
+        }
+    }
+
+    fn finish(&self, id: &str) {
+        if let Some(bar) = self.running.lock().expect("lock").remove(id) {
+            bar.finish_and_clear();
         }
     }
 }

@@ -27,6 +27,12 @@ use crate::record::{
 pub trait Progress: Sync {
     /// A human-readable line about run `id`.
     fn line(&self, id: &str, text: &str);
+    /// Run `id` starts (or resumes at `done`) with `total` steps.
+    fn start(&self, _id: &str, _done: usize, _total: usize) {}
+    /// Run `id` is at `step`, with the last read loss and training samples/s.
+    fn update(&self, _id: &str, _step: usize, _loss: f64, _rate: f64) {}
+    /// Run `id` is done.
+    fn finish(&self, _id: &str) {}
 }
 
 /// The training and test splits of one run.
@@ -158,6 +164,7 @@ pub fn train(
     };
 
     let mut diverged_step = None;
+    progress.start(&run.id, st.step, total_steps);
     'epochs: for epoch in st.epoch + 1..=t.epochs {
         let started = Instant::now();
         let mut eval_s = 0.0;
@@ -183,6 +190,9 @@ pub fn train(
                     loss: value,
                     grad_norms,
                 });
+                let elapsed = st.wall_s + started.elapsed().as_secs_f64() - eval_s;
+                let seen = st.samples + (step + 1 - st.epoch * steps_per_epoch) * t.batch_size;
+                progress.update(&run.id, step + 1, value, seen as f64 / elapsed.max(1e-9));
                 if !value.is_finite() {
                     diverged_step = Some(step);
                     break 'epochs;
@@ -253,6 +263,7 @@ pub fn train(
     let result = result_record(run, &st, diverged_step, backend);
     write_json(&dir.result(), &result)?;
     checkpoint::remove(&dir);
+    progress.finish(&run.id);
     Ok(result)
 }
 
