@@ -194,7 +194,8 @@ pub fn mean_field(activation: Activation, sigma_w2: f64, sigma_b2: f64) -> MeanF
     let q_star = fixed_point(activation, sigma_w2, sigma_b2);
     let q = q_star.unwrap_or(Q_MAX);
     let chi1 = chi1_at(activation, sigma_w2, q);
-    let (c_star, chi_c) = if chi1 <= 1.0 || q == 0.0 {
+    // Within rounding of χ₁ = 1 the network is critical: c* = 1, as in the ordered phase.
+    let (c_star, chi_c) = if chi1 <= 1.0 + 1e-9 || q == 0.0 {
         (1.0, chi1)
     } else {
         correlation_fixed_point(activation, sigma_w2, sigma_b2, q)

@@ -21,7 +21,7 @@ pub struct Thresholds {
     /// sigmoid/tanh output scale.
     pub sparsity: f64,
     /// ρ: a pre-activation is saturated when `f'(z) < ρ·max f'`. Default 0.05, so sigmoid
-    /// saturates beyond |z| ≈ 4.36 (where σ' = 0.0125) and tanh beyond |z| ≈ 2.64.
+    /// saturates beyond |z| ≈ 4.36 (where σ' = 0.0125) and tanh beyond |z| ≈ 2.18.
     pub saturation: f64,
 }
 

@@ -232,6 +232,7 @@ fn edge_of_chaos_matches_published_critical_points() {
         tanh.sigma_w2
     );
     assert!((tanh.chi1 - 1.0).abs() < 1e-9);
+    assert_eq!(tanh.c_star, 1.0);
     // As σ_b² → 0 the critical point of tanh tends to σ_w² = 1 (tanh'(0) = 1).
     let small = critical_point(Activation::Tanh, 1e-8).unwrap();
     assert!(
