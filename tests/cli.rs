@@ -281,3 +281,60 @@ fn probe_prints_one_gradient_norm_per_layer() {
         "sigmoid gradients shrink towards the input"
     );
 }
+
+#[test]
+fn a_run_killed_after_a_checkpoint_resumes_to_the_same_metrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let extra = "[grid]\nepochs = [6]\ncheckpoint_every = [1]";
+    let config = tiny(
+        tmp.path(),
+        &extra.replace("checkpoint_every", "\"train.checkpoint_every\""),
+    );
+    let sets = [
+        "--set",
+        "data.train_size=3000",
+        "--set",
+        "train.batch_size=10",
+    ];
+    let (full, cut) = (tmp.path().join("full"), tmp.path().join("cut"));
+    let mut args = vec!["-q", "train", s(&config), "--out", s(&full)];
+    args.extend_from_slice(&sets);
+    assert!(gradlab(&args).status.success());
+
+    args[4] = s(&cut);
+    let mut child = Command::new(BIN)
+        .args(&args)
+        .env("GRADLAB_DATA", data_dir())
+        .spawn()
+        .unwrap();
+    let run = cut.join("runs").join("epochs=6_checkpoint_every=1");
+    let state = run.join("checkpoint/state.json");
+    while !state.exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before its first checkpoint"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    assert!(!run.join("result.json").exists(), "killed before the end");
+
+    let resumed = gradlab(&args[1..]);
+    assert!(
+        text(&resumed).contains("resuming after epoch"),
+        "{}",
+        text(&resumed)
+    );
+    let full_run = full.join("runs").join("epochs=6_checkpoint_every=1");
+    for file in ["epochs.jsonl", "steps.jsonl"] {
+        let (a, b) = (
+            fs::read(full_run.join(file)).unwrap(),
+            fs::read(run.join(file)).unwrap(),
+        );
+        assert!(
+            a == b,
+            "{file}: the resumed run differs from the uninterrupted one"
+        );
+    }
+}

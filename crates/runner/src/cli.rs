@@ -184,7 +184,7 @@ pub struct BenchArgs {
     /// Hidden layers.
     #[arg(long, default_value_t = 5)]
     pub depth: usize,
-    /// Units per hidden layer (ignored when --widths is given).
+    /// Units per hidden layer (every hidden layer has the same width).
     #[arg(long, default_value_t = 1000)]
     pub width: usize,
     /// Batch size.
