@@ -19,8 +19,11 @@ pub struct MlpConfig {
     pub classes: usize,
     /// Number of hidden layers. Deep enough (≥ 3) for sigmoid's 1/4 derivative to matter.
     pub depth: usize,
-    /// Units per hidden layer.
+    /// Units per hidden layer, unless `widths` gives one per layer.
     pub width: usize,
+    /// Per-layer widths (length `depth`), overriding `width`, e.g. `[128, 64]` for 784-128-64-10.
+    #[config(default = "None")]
+    pub widths: Option<Vec<usize>>,
     /// Activation of every hidden layer unless `activations` overrides it.
     #[config(default = "Activation::Sigmoid")]
     pub activation: Activation,
@@ -38,7 +41,7 @@ pub struct MlpConfig {
     /// (Ioffe & Szegedy 2015).
     #[config(default = false)]
     pub batch_norm: bool,
-    /// Identity skip connections `h ← h + f(W h + b)` around hidden layers 2..depth, whose input
+    /// Identity skip connections `h ← h + f(W h + b)` around hidden layers 2..depth whose input
     /// and output widths match (He et al. 2016, "Deep Residual Learning").
     #[config(default = false)]
     pub residual: bool,
@@ -55,12 +58,18 @@ pub struct Mlp {
     pub activations: Vec<ActivationLayer>,
     /// The output (logit) layer.
     pub output: Linear,
-    /// Whether hidden layers 2.. add their input back.
+    /// Per hidden layer: whether it adds its input back (residual on, not the first layer,
+    /// input and output widths equal).
     #[module(skip)]
-    pub residual: bool,
+    pub skips: Vec<bool>,
 }
 
 impl MlpConfig {
+    /// The width of hidden layer `i` (0-based).
+    pub fn width_of(&self, i: usize) -> usize {
+        self.widths.as_ref().map_or(self.width, |w| w[i])
+    }
+
     /// The activation of hidden layer `i` (0-based).
     pub fn activation_of(&self, i: usize) -> Activation {
         self.activations.as_ref().map_or(self.activation, |a| a[i])
@@ -78,6 +87,18 @@ impl MlpConfig {
         }
         if self.width == 0 || self.input == 0 || self.classes == 0 {
             return Err("mlp input, width and classes must be at least 1".into());
+        }
+        if let Some(w) = &self.widths {
+            if w.len() != self.depth {
+                return Err(format!(
+                    "widths lists {} entries for depth {}",
+                    w.len(),
+                    self.depth
+                ));
+            }
+            if w.contains(&0) {
+                return Err("every entry of widths must be at least 1".into());
+            }
         }
         if let Some(a) = &self.activations
             && a.len() != self.depth
@@ -116,30 +137,25 @@ impl MlpConfig {
         }
         let mut hidden = Vec::with_capacity(self.depth);
         let mut activations = Vec::with_capacity(self.depth);
+        let mut skips = Vec::with_capacity(self.depth);
+        let mut d_in = self.input;
         for i in 0..self.depth {
-            let d_in = if i == 0 { self.input } else { self.width };
-            let activation = self.activation_of(i);
-            hidden.push(dense(
-                d_in,
-                self.width,
-                self.init_of(i),
-                activation,
-                seed,
-                i,
-                device,
-            ));
+            let (d_out, activation, init) =
+                (self.width_of(i), self.activation_of(i), self.init_of(i));
+            hidden.push(dense(d_in, d_out, init, activation, seed, i, device));
             activations.push(ActivationLayer::new(activation, device));
+            skips.push(self.residual && i > 0 && d_in == d_out);
+            d_in = d_out;
         }
         let norms = if self.batch_norm {
-            (0..self.depth)
-                .map(|_| BatchNormConfig::new(self.width).init(device))
-                .collect()
+            let norm = |i| BatchNormConfig::new(self.width_of(i)).init(device);
+            (0..self.depth).map(norm).collect()
         } else {
             Vec::new()
         };
         let last = self.activation_of(self.depth - 1);
         let output = dense(
-            self.width,
+            d_in,
             self.classes,
             self.init_of(self.depth),
             last,
@@ -152,7 +168,7 @@ impl MlpConfig {
             norms,
             activations,
             output,
-            residual: self.residual,
+            skips,
         }
     }
 }
@@ -174,7 +190,7 @@ impl Mlp {
             if trace {
                 traces.push(LayerTrace::dense(format!("hidden{}", i + 1), &z, &a));
             }
-            x = if self.residual && i > 0 { x + a } else { a };
+            x = if self.skips[i] { x + a } else { a };
         }
 
         Traced {

@@ -41,6 +41,25 @@ fn mlp_variants_give_logits_and_one_trace_per_hidden_layer() {
 }
 
 #[test]
+fn per_layer_widths_shape_the_mlp() {
+    let device = Device::flex();
+    let config = MlpConfig::new(784, 10, 2, 100).with_widths(Some(vec![128, 64]));
+    let net = Architecture::Mlp(config).init(1, &device);
+    let traced = net.forward_traced(gaussian_images(3, 1, 28, 1, &device), true);
+    assert_eq!(traced.logits.dims(), [3, 10]);
+    assert_eq!(traced.traces[0].act.dims(), [3, 128]);
+    assert_eq!(traced.traces[1].act.dims(), [3, 64]);
+    let Network::Mlp(mlp) = &net else {
+        unreachable!()
+    };
+    assert_eq!(mlp.output.weight.dims(), [64, 10]);
+
+    let bad = MlpConfig::new(784, 10, 3, 100).with_widths(Some(vec![128, 64]));
+    let err = Architecture::Mlp(bad).check().unwrap_err();
+    assert!(err.contains("widths lists 2 entries for depth 3"), "{err}");
+}
+
+#[test]
 fn cnn_variants_trace_channels_as_units() {
     let device = Device::flex();
     for (c, side) in [(1, 28), (3, 32)] {
