@@ -9,7 +9,6 @@
 //! Text layout needs a TrueType font: DejaVu Sans (Debian's `fonts-dejavu-core`) or the file
 //! in `GRADLAB_FONT`. Without one, `report` writes the tables and warns that plots were skipped.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -48,6 +47,9 @@ fn font() -> bool {
     })
 }
 
+/// Test accuracies of one series, per learning rate, in first-seen order.
+type AccuracyByLr = Vec<(f64, Vec<f64>)>;
+
 /// One line: a label and (x, y, error) points.
 struct Series {
     label: String,
@@ -78,7 +80,9 @@ pub fn draw_all(rows: &[Row], out: &Path) -> Result<Vec<PathBuf>> {
         );
     }
     let mut files = Vec::new();
-    let mut by_series: BTreeMap<String, BTreeMap<String, (f64, Vec<f64>)>> = BTreeMap::new();
+    // Series in the rows' order (report::sort_rows: numeric axes numerically), not by label
+    // string, so the legend reads depth 5, 10, 20 rather than 10, 20, 5.
+    let mut by_series: Vec<(String, AccuracyByLr)> = Vec::new();
     for row in rows {
         let Some(lr) = row
             .axes
@@ -88,23 +92,37 @@ pub fn draw_all(rows: &[Row], out: &Path) -> Result<Vec<PathBuf>> {
         else {
             continue;
         };
-        let acc = by_series
-            .entry(series_label(row, &["lr", "seed"]))
-            .or_default()
-            .entry(format!("{lr:e}"))
-            .or_insert((lr, Vec::new()));
+        let label = series_label(row, &["lr", "seed"]);
+        let cells = match by_series.iter().position(|(l, _)| *l == label) {
+            Some(i) => &mut by_series[i].1,
+            None => {
+                by_series.push((label, Vec::new()));
+                &mut by_series.last_mut().expect("just pushed").1
+            }
+        };
+        let acc = match cells.iter().position(|(x, _)| *x == lr) {
+            Some(i) => &mut cells[i],
+            None => {
+                cells.push((lr, Vec::new()));
+                cells.last_mut().expect("just pushed")
+            }
+        };
         if let Some(a) = row.result.test_accuracy {
             acc.1.push(a);
         }
     }
     let acc_series: Vec<Series> = by_series
         .into_iter()
-        .map(|(label, cells)| Series {
-            label,
-            points: cells
-                .into_values()
-                .filter_map(|(lr, v)| mean_sd(&v).map(|(m, s)| (lr, m, s)))
-                .collect(),
+        .map(|(label, mut cells)| {
+            // A line joins its points in x order whatever order the runs came in.
+            cells.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Series {
+                label,
+                points: cells
+                    .into_iter()
+                    .filter_map(|(lr, v)| mean_sd(&v).map(|(m, s)| (lr, m, s)))
+                    .collect(),
+            }
         })
         .collect();
     if acc_series.iter().any(|s| !s.points.is_empty()) {
@@ -119,11 +137,12 @@ pub fn draw_all(rows: &[Row], out: &Path) -> Result<Vec<PathBuf>> {
         )?);
     }
 
-    let mut first_of: BTreeMap<String, &Row> = BTreeMap::new();
+    let mut first_of: Vec<(String, &Row)> = Vec::new();
     for row in rows {
-        first_of
-            .entry(series_label(row, &["seed", "lr"]))
-            .or_insert(row);
+        let label = series_label(row, &["seed", "lr"]);
+        if !first_of.iter().any(|(l, _)| *l == label) {
+            first_of.push((label, row));
+        }
     }
     let mut depth_series = Vec::new();
     for (label, row) in &first_of {

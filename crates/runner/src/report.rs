@@ -54,7 +54,48 @@ pub fn collect(dirs: &[PathBuf]) -> Result<Vec<Row>> {
             });
         }
     }
-    Ok(rows.into_values().collect())
+    let mut rows: Vec<Row> = rows.into_values().collect();
+    sort_rows(&mut rows);
+    Ok(rows)
+}
+
+/// Orders rows axis by axis, in each row's grid order: an axis whose values all parse as numbers
+/// sorts numerically (run ids are strings, so depth 5 would otherwise land after 40); any other
+/// axis keeps the order its values were first seen in (run-id order). Tables and plots follow
+/// this order.
+pub fn sort_rows(rows: &mut [Row]) {
+    // Distinct values per axis, first-seen order.
+    let mut seen: Vec<(String, Vec<String>)> = Vec::new();
+    for row in rows.iter() {
+        for (k, v) in &row.axes {
+            let i = match seen.iter().position(|(name, _)| name == k) {
+                Some(i) => i,
+                None => {
+                    seen.push((k.clone(), Vec::new()));
+                    seen.len() - 1
+                }
+            };
+            if !seen[i].1.contains(v) {
+                seen[i].1.push(v.clone());
+            }
+        }
+    }
+    for (_, values) in &mut seen {
+        let numbers: Option<Vec<f64>> = values.iter().map(|v| v.parse::<f64>().ok()).collect();
+        if let Some(numbers) = numbers {
+            let mut paired: Vec<(f64, String)> =
+                numbers.into_iter().zip(values.drain(..)).collect();
+            paired.sort_by(|a, b| a.0.total_cmp(&b.0));
+            values.extend(paired.into_iter().map(|(_, v)| v));
+        }
+    }
+    let rank = |k: &str, v: &str| -> (usize, usize) {
+        let axis = seen.iter().position(|(name, _)| name == k).unwrap_or(0);
+        let value = seen[axis].1.iter().position(|x| x == v).unwrap_or(0);
+        (axis, value)
+    };
+    // Stable, so rows equal on every axis keep their run-id order.
+    rows.sort_by_cached_key(|row| row.axes.iter().map(|(k, v)| rank(k, v)).collect::<Vec<_>>());
 }
 
 /// Mean and sample standard deviation (0 for one value); None when empty.
@@ -291,4 +332,86 @@ pub fn write(rows: &[Row], out: &Path) -> Result<String> {
         eprintln!("warning: plots not drawn: {e:#}");
     }
     Ok(md)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Status;
+
+    fn row(depth: &str, activation: &str, seed: &str) -> Row {
+        let axes: Vec<(String, String)> =
+            [("depth", depth), ("activation", activation), ("seed", seed)]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        let id = axes
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("_");
+        Row {
+            axes,
+            result: ResultRecord {
+                run_id: id,
+                config_hash: String::new(),
+                status: Status::Finished,
+                error: None,
+                diverged_step: None,
+                epochs: 1,
+                steps: 1,
+                test_accuracy: Some(0.5),
+                test_loss: None,
+                best_test_accuracy: None,
+                train_loss: None,
+                sparsity: None,
+                saturation: None,
+                convergence_step: None,
+                wall_s: 0.0,
+                samples_per_s: 0.0,
+                backend: String::new(),
+            },
+            dir: PathBuf::new(),
+        }
+    }
+
+    #[test]
+    fn numeric_axes_sort_as_numbers_and_others_keep_first_seen_order() {
+        // Run-id (string) order, as collect() reads them.
+        let mut rows = Vec::new();
+        for depth in ["10", "20", "40", "5", "60"] {
+            for activation in ["tanh", "relu"] {
+                for seed in ["1", "10", "2"] {
+                    rows.push(row(depth, activation, seed));
+                }
+            }
+        }
+        sort_rows(&mut rows);
+        let cells = cells(&rows);
+        let keys: Vec<String> = cells
+            .iter()
+            .map(|c| format!("{}/{}", c.key[0].1, c.key[1].1))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "5/tanh", "5/relu", "10/tanh", "10/relu", "20/tanh", "20/relu", "40/tanh",
+                "40/relu", "60/tanh", "60/relu"
+            ]
+        );
+        let seeds: Vec<&str> = rows[..3].iter().map(|r| r.axes[2].1.as_str()).collect();
+        assert_eq!(seeds, ["1", "2", "10"]);
+        let csv = summary_csv(&cells);
+        let depths: Vec<&str> = csv
+            .lines()
+            .skip(1)
+            .map(|l| &l[..l.find(',').unwrap()])
+            .collect();
+        assert_eq!(
+            depths,
+            ["5", "5", "10", "10", "20", "20", "40", "40", "60", "60"]
+        );
+        let md = markdown(&cells);
+        assert!(md.find("| 5 | tanh").unwrap() < md.find("| 10 | tanh").unwrap());
+    }
 }
