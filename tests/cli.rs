@@ -79,6 +79,25 @@ fn activations_json_lists_every_activation_with_its_max_derivative() {
         .unwrap();
     assert_eq!(sigmoid["max_derivative"], 0.25);
     assert_eq!(rows.as_array().unwrap().len(), 13);
+    let gelu = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "gelu")
+        .unwrap();
+    assert!(
+        gelu["range"][0].as_f64().unwrap() < -0.1699,
+        "JSON keeps full digits"
+    );
+}
+
+#[test]
+fn activations_table_prints_ranges_to_4_decimals() {
+    let out = gradlab(&["activations"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let table = text(&out);
+    assert!(table.contains("(-0.1700, inf)"), "{table}");
+    assert!(table.contains("(-inf, inf)"), "{table}");
 }
 
 #[test]

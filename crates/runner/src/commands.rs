@@ -62,7 +62,8 @@ pub fn activations(args: &ActivationsArgs, as_json: bool) -> Result<()> {
         println!(
             "{:<22} {:>22} {:>8.4} {:>8.3}{sup} {:>10} {:>10}",
             a.to_string(),
-            format!("({lo}, {hi})"),
+            // inf formats as `inf` at any precision.
+            format!("({lo:.4}, {hi:.4})"),
             peak.value,
             peak.at,
             side(sat.negative),
