@@ -118,6 +118,45 @@ fn eoc_json_gives_the_tanh_critical_point() {
 }
 
 #[test]
+fn eoc_at_a_given_sigma_w2_reports_the_phase_and_depth_scale() {
+    let out = gradlab(&[
+        "eoc",
+        "--activation",
+        "tanh",
+        "--sigma-b2",
+        "0.05",
+        "--sigma-w2",
+        "1.0",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sigma_w2"], 1.0);
+    assert_eq!(v["sigma_b2"], 0.05);
+    assert!(v["chi1"].as_f64().unwrap() < 1.0, "ordered phase: {v}");
+    assert_eq!(v["phase"], "ordered");
+    assert_eq!(v["c_star"], 1.0);
+    assert!(v["q_star"].as_f64().unwrap() > 0.0, "{v}");
+    let xi = v["depth_scale"]
+        .as_f64()
+        .expect("finite depth scale off criticality");
+    assert!(xi > 0.0 && xi.is_finite(), "{v}");
+    let trainable = v["trainable_depth"].as_f64().unwrap();
+    assert!((trainable - 6.0 * xi).abs() < 1e-9, "{v}");
+
+    let text_out = gradlab(&["eoc", "--activation", "tanh", "--sigma-w2", "4"]);
+    assert!(text_out.status.success(), "{}", text(&text_out));
+    assert!(
+        text(&text_out).contains("phase           chaotic"),
+        "{}",
+        text(&text_out)
+    );
+    let bad = gradlab(&["eoc", "--activation", "tanh", "--sigma-w2", "0"]);
+    assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
+    assert!(text(&bad).contains("--sigma-w2"), "{}", text(&bad));
+}
+
+#[test]
 fn same_config_and_seed_give_identical_metrics_files() {
     let tmp = tempfile::tempdir().unwrap();
     let config = tiny(tmp.path(), "");

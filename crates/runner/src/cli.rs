@@ -47,7 +47,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Each activation's output range, maximum derivative and where, saturation threshold.
     Activations(ActivationsArgs),
-    /// Edge-of-chaos weight variance σ_w² (and q*, depth scale) for an activation and σ_b².
+    /// Edge-of-chaos weight variance σ_w² (and q*, depth scale) for an activation and σ_b²;
+    /// with --sigma-w2, the mean-field analysis at that (σ_w², σ_b²) instead.
     Eoc(EocArgs),
     /// Gradient norm per layer at initialisation on a real data batch.
     Probe(ProbeArgs),
@@ -120,6 +121,10 @@ pub struct EocArgs {
     /// Bias variance σ_b².
     #[arg(long, default_value_t = 0.05)]
     pub sigma_b2: f64,
+    /// Analyse this weight variance σ_w² instead of solving for the critical one: q*, χ₁, c*,
+    /// depth scale ξ, trainable depth 6ξ and the phase (ordered χ₁ < 1, chaotic χ₁ > 1).
+    #[arg(long)]
+    pub sigma_w2: Option<f64>,
 }
 
 /// `probe`.

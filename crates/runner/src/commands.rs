@@ -83,6 +83,9 @@ pub fn eoc(args: &EocArgs, as_json: bool) -> Result<()> {
             args.sigma_b2
         );
     }
+    if let Some(sigma_w2) = args.sigma_w2 {
+        return mean_field(activation, sigma_w2, args.sigma_b2, as_json);
+    }
     let point = eoc::critical_point(activation, args.sigma_b2).map_err(|e| anyhow!("{e}"))?;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&point)?);
@@ -102,6 +105,61 @@ pub fn eoc(args: &EocArgs, as_json: bool) -> Result<()> {
             point.depth_scale
         );
     }
+    Ok(())
+}
+
+/// Schoenholz et al. 2017: signals (and gradients) propagate through about 6ξ layers before
+/// training fails.
+const TRAINABLE_DEPTH_PER_XI: f64 = 6.0;
+
+/// `gradlab eoc --sigma-w2`: the mean-field analysis at a given (σ_w², σ_b²).
+fn mean_field(activation: Activation, sigma_w2: f64, sigma_b2: f64, as_json: bool) -> Result<()> {
+    if !(sigma_w2.is_finite() && sigma_w2 > 0.0) {
+        anyhow::bail!("--sigma-w2 {sigma_w2}: must be a finite value > 0 (e.g. 1.76)");
+    }
+    let mf = eoc::mean_field(activation, sigma_w2, sigma_b2);
+    let trainable = TRAINABLE_DEPTH_PER_XI * mf.depth_scale;
+    let phase = if mf.chi1 < 1.0 {
+        "ordered"
+    } else if mf.chi1 > 1.0 {
+        "chaotic"
+    } else {
+        "critical"
+    };
+    // JSON has no infinity: an unbounded depth is null.
+    let finite = |v: f64| v.is_finite().then_some(v);
+    if as_json {
+        let v = json!({
+            "activation": activation.to_string(),
+            "sigma_w2": mf.sigma_w2,
+            "sigma_b2": mf.sigma_b2,
+            "q_star": mf.q_star,
+            "chi1": mf.chi1,
+            "c_star": mf.c_star,
+            "depth_scale": finite(mf.depth_scale),
+            "trainable_depth": finite(trainable),
+            "phase": phase,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    let gradients = match phase {
+        "ordered" => "gradients vanish with depth",
+        "chaotic" => "gradients explode with depth",
+        _ => "edge of chaos",
+    };
+    println!("activation      {activation}");
+    println!("sigma_w2        {sigma_w2}");
+    println!("sigma_b2        {sigma_b2}");
+    match mf.q_star {
+        Some(q) => println!("q*              {q:.6}"),
+        None => println!("q*              none (the length map diverges)"),
+    }
+    println!("chi1            {:.6}", mf.chi1);
+    println!("c*              {:.6}", mf.c_star);
+    println!("depth scale xi  {:.3}", mf.depth_scale);
+    println!("trainable depth {trainable:.1} (6 xi, Schoenholz et al. 2017)");
+    println!("phase           {phase} (chi1 {:.4}: {gradients})", mf.chi1);
     Ok(())
 }
 
