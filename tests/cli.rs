@@ -101,6 +101,39 @@ fn activations_table_prints_ranges_to_4_decimals() {
 }
 
 #[test]
+fn a_closed_stdout_ends_the_command_quietly_with_status_0() {
+    for args in [
+        &["activations"][..],
+        &["activations", "--json"],
+        &["eoc", "--activation", "tanh"],
+    ] {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("runs gradlab");
+        // Close the only read end before the child writes: every write then fails with EPIPE.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        assert!(out.stderr.is_empty(), "{args:?}: {}", text(&out));
+    }
+    // The shell form: with bash's pipefail, the pipeline's status is gradlab's (dash, the usual
+    // sh, has no pipefail).
+    let Ok(out) = Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -o pipefail; '{BIN}' activations | head -1"))
+        .output()
+    else {
+        return;
+    };
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("activation"));
+    assert!(!text(&out).contains("panicked"), "{}", text(&out));
+}
+
+#[test]
 fn eoc_json_gives_the_tanh_critical_point() {
     let out = gradlab(&[
         "eoc",

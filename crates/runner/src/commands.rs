@@ -46,12 +46,17 @@ pub fn activations(args: &ActivationsArgs, as_json: bool) -> Result<()> {
         })
         .collect();
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<22} {:>22} {:>8} {:>8} {:>10} {:>10}",
-        "activation", "range", "max f'", "at x", "sat x<", "sat x>"
+        "activation",
+        "range",
+        "max f'",
+        "at x",
+        "sat x<",
+        "sat x>"
     );
     let side = |v: Option<f64>| v.map_or("never".to_string(), |x| format!("{x:.3}"));
     for a in Activation::ALL {
@@ -59,7 +64,7 @@ pub fn activations(args: &ActivationsArgs, as_json: bool) -> Result<()> {
         let peak = a.derivative_peak();
         let sat = a.saturation(args.rho);
         let sup = if peak.attained { "" } else { " (sup)" };
-        println!(
+        outln!(
             "{:<22} {:>22} {:>8.4} {:>8.3}{sup} {:>10} {:>10}",
             a.to_string(),
             // inf formats as `inf` at any precision.
@@ -70,7 +75,7 @@ pub fn activations(args: &ActivationsArgs, as_json: bool) -> Result<()> {
             side(sat.positive)
         );
     }
-    println!("saturation: |x| beyond which f'(x) < {} × max f'", args.rho);
+    outln!("saturation: |x| beyond which f'(x) < {} × max f'", args.rho);
     Ok(())
 }
 
@@ -88,19 +93,20 @@ pub fn eoc(args: &EocArgs, as_json: bool) -> Result<()> {
     }
     let point = eoc::critical_point(activation, args.sigma_b2).map_err(|e| anyhow!("{e}"))?;
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&point)?);
+        outln!("{}", serde_json::to_string_pretty(&point)?);
     } else {
-        println!("activation  {activation}");
-        println!("sigma_b2    {}", point.sigma_b2);
-        println!(
+        outln!("activation  {activation}");
+        outln!("sigma_b2    {}", point.sigma_b2);
+        outln!(
             "sigma_w2    {:.6}  (edge of chaos: chi1 = {:.6})",
-            point.sigma_w2, point.chi1
+            point.sigma_w2,
+            point.chi1
         );
         match point.q_star {
-            Some(q) => println!("q*          {q:.6}"),
-            None => println!("q*          none (the length map diverges)"),
+            Some(q) => outln!("q*          {q:.6}"),
+            None => outln!("q*          none (the length map diverges)"),
         }
-        println!(
+        outln!(
             "depth scale {} (infinite at the edge of chaos)",
             point.depth_scale
         );
@@ -140,7 +146,7 @@ fn mean_field(activation: Activation, sigma_w2: f64, sigma_b2: f64, as_json: boo
             "trainable_depth": finite(trainable),
             "phase": phase,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
     let gradients = match phase {
@@ -148,18 +154,18 @@ fn mean_field(activation: Activation, sigma_w2: f64, sigma_b2: f64, as_json: boo
         "chaotic" => "gradients explode with depth",
         _ => "edge of chaos",
     };
-    println!("activation      {activation}");
-    println!("sigma_w2        {sigma_w2}");
-    println!("sigma_b2        {sigma_b2}");
+    outln!("activation      {activation}");
+    outln!("sigma_w2        {sigma_w2}");
+    outln!("sigma_b2        {sigma_b2}");
     match mf.q_star {
-        Some(q) => println!("q*              {q:.6}"),
-        None => println!("q*              none (the length map diverges)"),
+        Some(q) => outln!("q*              {q:.6}"),
+        None => outln!("q*              none (the length map diverges)"),
     }
-    println!("chi1            {:.6}", mf.chi1);
-    println!("c*              {:.6}", mf.c_star);
-    println!("depth scale xi  {:.3}", mf.depth_scale);
-    println!("trainable depth {trainable:.1} (6 xi, Schoenholz et al. 2017)");
-    println!("phase           {phase} (chi1 {:.4}: {gradients})", mf.chi1);
+    outln!("chi1            {:.6}", mf.chi1);
+    outln!("c*              {:.6}", mf.c_star);
+    outln!("depth scale xi  {:.3}", mf.depth_scale);
+    outln!("trainable depth {trainable:.1} (6 xi, Schoenholz et al. 2017)");
+    outln!("phase           {phase} (chi1 {:.4}: {gradients})", mf.chi1);
     Ok(())
 }
 
@@ -189,20 +195,26 @@ pub fn probe(cli: &Cli, args: &ProbeArgs) -> Result<()> {
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let layers = layer_snapshot(&net, &batch, &loss_fn);
     if cli.json {
-        println!("{}", serde_json::to_string_pretty(&layers)?);
+        outln!("{}", serde_json::to_string_pretty(&layers)?);
         return Ok(());
     }
-    println!(
+    outln!(
         "{activation}, {init}, depth {}, width {}, {n} {name} images",
-        args.depth, args.width
+        args.depth,
+        args.width
     );
-    println!(
+    outln!(
         "{:<10} {:>12} {:>12} {:>10} {:>10} {:>10}",
-        "layer", "grad norm", "weight norm", "mean f'", "saturated", "sparsity"
+        "layer",
+        "grad norm",
+        "weight norm",
+        "mean f'",
+        "saturated",
+        "sparsity"
     );
     let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
     for l in &layers {
-        println!(
+        outln!(
             "{:<10} {:>12.4e} {:>12.4} {:>10} {:>10} {:>10}",
             l.name,
             l.grad_norm,
@@ -213,7 +225,7 @@ pub fn probe(cli: &Cli, args: &ProbeArgs) -> Result<()> {
         );
     }
     if let (Some(first), Some(last)) = (layers.first(), layers.iter().rev().nth(1)) {
-        println!(
+        outln!(
             "gradient norm ratio {} / {}: {:.3e}",
             first.name,
             last.name,
@@ -252,12 +264,12 @@ pub fn eval(cli: &Cli, args: &EvalArgs) -> Result<()> {
     let batcher = Batcher::new(&data.test, 1000, config.data.normalization, &device);
     let (loss, acc) = evaluate(&net, &batcher, &CrossEntropyLossConfig::new().init(&device));
     if cli.json {
-        println!(
+        outln!(
             "{}",
             json!({"test_loss": loss, "test_accuracy": acc, "samples": data.test.len()})
         );
     } else {
-        println!(
+        outln!(
             "{}: test loss {loss:.4}, test accuracy {acc:.4} ({} images)",
             config.data.dataset,
             data.test.len()
@@ -279,22 +291,23 @@ pub fn data(cli: &Cli, args: &DataArgs) -> Result<()> {
                     .iter()
                     .map(|f| json!({"path": f.path, "bytes": f.bytes, "sha256": f.sha256, "checksum": format!("{:?}", f.checksum)}))
                     .collect();
-                println!(
+                outln!(
                     "{}",
                     json!({"dataset": name, "ok": true, "train": report.train_len, "test": report.test_len, "files": files})
                 );
             } else {
                 for f in &report.files {
-                    println!(
+                    outln!(
                         "ok  {}  ({} bytes, checksum {:?})",
                         f.path.display(),
                         f.bytes,
                         f.checksum
                     );
                 }
-                println!(
+                outln!(
                     "{name}: {} training and {} test images, all files valid",
-                    report.train_len, report.test_len
+                    report.train_len,
+                    report.test_len
                 );
             }
         }
@@ -309,7 +322,7 @@ pub fn data(cli: &Cli, args: &DataArgs) -> Result<()> {
                 }
             };
             gradlab_data::download(name, &root, Some(&mut show)).map_err(|e| anyhow!("{e}"))?;
-            println!("{name}: downloaded into {}", root.display());
+            outln!("{name}: downloaded into {}", root.display());
         }
     }
     Ok(())
@@ -359,14 +372,17 @@ pub fn bench(cli: &Cli, args: &BenchArgs) -> Result<()> {
     let rate = (args.steps * args.batch) as f64 / secs;
     let shape = format!("784-{}x{}-10", args.width, args.depth);
     if cli.json {
-        println!(
+        outln!(
             "{}",
             json!({"model": shape, "batch": args.batch, "backend": cli.backend.to_string(), "samples_per_s": rate, "log_every": args.log_every})
         );
     } else {
-        println!(
+        outln!(
             "{shape} batch {} on {}: {rate:.0} samples/s ({} steps in {secs:.2}s, log every {})",
-            args.batch, cli.backend, args.steps, args.log_every
+            args.batch,
+            cli.backend,
+            args.steps,
+            args.log_every
         );
     }
     Ok(())

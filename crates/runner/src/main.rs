@@ -1,6 +1,16 @@
 //! `gradlab`: trains, sweeps, logs and compares networks on CPU or GPU (see `gradlab --help`).
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A command line prints; that is its job.
 
+/// `println!` that returns the write error instead of panicking, so that `gradlab activations |
+/// head -1` ends quietly when the reader goes away (see `is_broken_pipe`). Use inside functions
+/// returning `anyhow::Result`.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 mod backend;
 mod checkpoint;
 mod cli;
@@ -28,11 +38,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(&cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of stdout has gone (`| head`): nobody is left to tell, and as for `cat`,
+        // that is not a failure.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
     }
+}
+
+/// True when the error comes from writing to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn dispatch(cli: &Cli) -> Result<()> {
@@ -55,9 +77,9 @@ fn dispatch(cli: &Cli) -> Result<()> {
             let out = args.out.clone().unwrap_or_else(|| args.dirs[0].clone());
             let md = report::write(&rows, &out)?;
             if cli.json {
-                println!("{}", std::fs::read_to_string(out.join("summary.csv"))?);
+                outln!("{}", std::fs::read_to_string(out.join("summary.csv"))?);
             } else {
-                println!("{md}");
+                outln!("{md}");
                 eprintln!(
                     "wrote {}/{{results.csv,summary.csv,summary.md}}",
                     out.display()
@@ -96,7 +118,7 @@ fn sweep(cli: &Cli, args: &SweepArgs) -> Result<()> {
     }
     if args.dry_run {
         for run in &runs {
-            println!("{}\t{}", run.id, run.hash);
+            outln!("{}\t{}", run.id, run.hash);
         }
         return Ok(());
     }
@@ -115,11 +137,16 @@ fn execute(cli: &Cli, runs: &[Run], out: PathBuf, force: bool, jobs: usize) -> R
     let results = sweep::run_all(runs, &opts)?;
     let rows = report::collect(std::slice::from_ref(&out))?;
     let md = report::write(&rows, &out)?;
-    if cli.json {
-        println!("{}", serde_json::to_string_pretty(&results)?);
-    } else if !cli.quiet {
-        println!("{md}");
-        eprintln!("results in {}", out.display());
-    }
-    sweep::check_failures(&results)
+    let printed = (|| -> Result<()> {
+        if cli.json {
+            outln!("{}", serde_json::to_string_pretty(&results)?);
+        } else if !cli.quiet {
+            outln!("{md}");
+            eprintln!("results in {}", out.display());
+        }
+        Ok(())
+    })();
+    // A failed run decides the exit status even when stdout's reader has gone.
+    sweep::check_failures(&results)?;
+    printed
 }
