@@ -288,6 +288,35 @@ fn bad_input_is_rejected_before_training_with_the_field_named() {
     rejected(&["--set", "train.optimizer=adamax"], "", "rmsprop");
     rejected(&["--set", "model.init=glorious"], "", "xavier-uniform");
     rejected(&[], "[grid]\nseed = []", "grid.seed");
+    rejected(&["--set", "model.widths=[16, 8, 4]"], "", "model.widths");
+    rejected(&["--set", "model.widths=[16, 0]"], "", "model.widths[1]");
+}
+
+#[test]
+fn per_layer_widths_train_and_bench() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tiny(tmp.path(), "");
+    let out = tmp.path().join("out");
+    let r = gradlab(&[
+        "-q",
+        "train",
+        s(&config),
+        "--out",
+        s(&out),
+        "--set",
+        "model.widths=[16, 8]",
+    ]);
+    assert!(r.status.success(), "{}", text(&r));
+
+    let r = gradlab(&[
+        "bench", "--widths", "128,64", "--steps", "2", "--batch", "8",
+    ]);
+    assert!(r.status.success(), "{}", text(&r));
+    let line = String::from_utf8_lossy(&r.stdout);
+    assert!(line.contains("784-128-64-10"), "{line}");
+    let r = gradlab(&["bench", "--widths", "128,0", "--steps", "1"]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(text(&r).contains("--widths"), "{}", text(&r));
 }
 
 #[test]

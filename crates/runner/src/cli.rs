@@ -192,6 +192,9 @@ pub struct BenchArgs {
     /// Units per hidden layer (every hidden layer has the same width).
     #[arg(long, default_value_t = 1000)]
     pub width: usize,
+    /// Per-layer widths, e.g. `128,64` for 784-128-64-10; overrides --depth and --width.
+    #[arg(long, value_delimiter = ',', value_name = "W1,W2,...")]
+    pub widths: Option<Vec<usize>>,
     /// Batch size.
     #[arg(long, default_value_t = 64)]
     pub batch: usize,

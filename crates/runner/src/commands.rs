@@ -332,10 +332,16 @@ pub fn data(cli: &Cli, args: &DataArgs) -> Result<()> {
 pub fn bench(cli: &Cli, args: &BenchArgs) -> Result<()> {
     cli.backend.check()?;
     let activation = parse_activation(&args.activation)?;
+    let depth = args.widths.as_ref().map_or(args.depth, Vec::len);
     let arch = Architecture::Mlp(
-        MlpConfig::new(784, 10, args.depth, args.width).with_activation(activation),
+        MlpConfig::new(784, 10, depth, args.width)
+            .with_widths(args.widths.clone())
+            .with_activation(activation),
     );
-    arch.check().map_err(|e| anyhow!("{e}"))?;
+    arch.check().map_err(|e| match args.widths {
+        Some(_) => anyhow!("--widths: {e}"),
+        None => anyhow!("{e}"),
+    })?;
     let device = cli.backend.device()?.autodiff();
     let mut net = arch.init(1, &device);
     let mut opt = SgdConfig::new().init();
@@ -370,7 +376,13 @@ pub fn bench(cli: &Cli, args: &BenchArgs) -> Result<()> {
     let _ = net.layer_norms(None); // forces the last step to finish
     let secs = start.elapsed().as_secs_f64();
     let rate = (args.steps * args.batch) as f64 / secs;
-    let shape = format!("784-{}x{}-10", args.width, args.depth);
+    let shape = match &args.widths {
+        Some(w) => {
+            let hidden: Vec<String> = w.iter().map(ToString::to_string).collect();
+            format!("784-{}-10", hidden.join("-"))
+        }
+        None => format!("784-{}x{}-10", args.width, args.depth),
+    };
     if cli.json {
         outln!(
             "{}",

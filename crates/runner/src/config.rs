@@ -64,6 +64,11 @@ pub struct ModelConfig {
     /// Units per hidden layer (MLP).
     #[serde(default = "default_width")]
     pub width: usize,
+    /// Per-hidden-layer widths (MLP), e.g. `[128, 64]` for 784-128-64-10; length `depth`,
+    /// overriding `width`. Left out of the serialised config when absent, so the hashes of
+    /// configs without it (and so their finished runs) are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub widths: Option<Vec<usize>>,
     /// Hidden activation.
     pub activation: Activation,
     /// Weight initialiser.
@@ -298,6 +303,28 @@ impl RunConfig {
         if self.model.width == 0 {
             bail!("model.width = 0: use at least 1 unit per hidden layer (e.g. 100)");
         }
+        if let Some(widths) = &self.model.widths {
+            if self.model.kind != "mlp" {
+                bail!(
+                    "model.widths applies to kind = \"mlp\" only; remove it (CNNs use \
+                     model.channels and model.dense)"
+                );
+            }
+            if widths.len() != self.model.depth {
+                bail!(
+                    "model.widths lists {} widths for model.depth = {}: give one width per \
+                     hidden layer (e.g. depth = 2, widths = [128, 64])",
+                    widths.len(),
+                    self.model.depth
+                );
+            }
+            if let Some(i) = widths.iter().position(|&w| w == 0) {
+                bail!(
+                    "model.widths[{i}] = 0: every hidden layer needs at least 1 unit (e.g. \
+                     widths = [128, 64])"
+                );
+            }
+        }
         if self.data.train_size == Some(0) || self.data.test_size == Some(0) {
             bail!("data.train_size / data.test_size = 0: remove the key to use all images");
         }
@@ -327,6 +354,7 @@ impl RunConfig {
         } else {
             Architecture::Mlp(
                 MlpConfig::new(c * h * w, classes, m.depth, m.width)
+                    .with_widths(m.widths.clone())
                     .with_activation(m.activation)
                     .with_init(m.init)
                     .with_batch_norm(m.batch_norm)
@@ -344,5 +372,44 @@ impl RunConfig {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TINY: &str = r#"
+        [data]
+        dataset = "mnist"
+        [model]
+        depth = 2
+        activation = "tanh"
+        [train]
+        epochs = 1
+        batch_size = 10
+        lr = 0.1
+    "#;
+
+    #[test]
+    fn widths_are_validated_and_absent_widths_leave_the_serialised_config_alone() {
+        let plain = RunConfig::from_tree(toml::from_str(TINY).unwrap()).unwrap();
+        // The hash of a config written before widths existed must not change.
+        assert!(!serde_json::to_string(&plain).unwrap().contains("widths"));
+
+        let mut tree: toml::Table = toml::from_str(TINY).unwrap();
+        set_key(&mut tree, "model.widths", parse_value("[128, 64]")).unwrap();
+        let config = RunConfig::from_tree(tree).unwrap();
+        let Architecture::Mlp(mlp) = config.architecture() else {
+            panic!("an mlp")
+        };
+        assert_eq!((mlp.width_of(0), mlp.width_of(1)), (128, 64));
+
+        for (widths, field) in [("[128]", "model.widths"), ("[128, 0]", "model.widths[1]")] {
+            let mut tree: toml::Table = toml::from_str(TINY).unwrap();
+            set_key(&mut tree, "model.widths", parse_value(widths)).unwrap();
+            let err = RunConfig::from_tree(tree).unwrap_err().to_string();
+            assert!(err.contains(field), "{err}");
+        }
     }
 }
