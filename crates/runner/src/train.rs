@@ -90,6 +90,9 @@ fn batch_sums(
 
 /// Per-layer statistics of `net` on a fixed batch: activation statistics from a traced forward
 /// pass, weight and gradient norms from one backward pass.
+///
+/// TODO: with batch norm on, this training-mode pass also nudges the running averages; run it
+/// on a copy of the network (or with momentum 0) so that recording never changes the model.
 pub fn layer_snapshot(
     net: &Network,
     batch: &(Tensor<4>, Tensor<1, Int>),
@@ -180,6 +183,9 @@ pub fn train(
             loss_sum = Some(loss_sum.map_or(l.clone(), |s| s + l));
             correct = Some(correct.map_or(k.clone(), |s| s + k));
             let grads = loss.backward();
+            // The loss is read (a device sync) only on logged steps, so a NaN is noticed up to
+            // `log.every` steps late. TODO: keep a device-side "any non-finite loss" flag and read
+            // it with the logged values, then bisect the logged interval from the last checkpoint.
             if step < c.log.first_steps || step % c.log.every == 0 {
                 let value = loss.into_scalar::<f32>() as f64;
                 let norms = net.layer_norms(Some(&grads));
