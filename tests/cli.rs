@@ -481,3 +481,69 @@ fn a_run_killed_after_a_checkpoint_resumes_to_the_same_metrics() {
         );
     }
 }
+
+/// Serves the files of `dir` over HTTP/1.1 on 127.0.0.1 for at most `requests` requests (one
+/// per connection), then stops: a local stand-in for a dataset mirror.
+fn serve_files(dir: PathBuf, requests: usize) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            // Skip the headers: this server always sends the whole file.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let name = request
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/');
+            let reply = match fs::read(dir.join(name)) {
+                Ok(body) => {
+                    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+                    [head.into_bytes(), body].concat()
+                }
+                Err(_) => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            };
+            let _ = stream.write_all(&reply);
+        }
+    });
+    url
+}
+
+#[test]
+fn a_sweep_downloads_missing_data_from_the_mirror_and_trains() {
+    let Some(data) = mnist() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tiny(tmp.path(), "");
+    let root = tmp.path().join("data");
+    let mirror = serve_files(data.join("mnist"), 8);
+    let out = tmp.path().join("out");
+    let r = Command::new(BIN)
+        .args(["-q", "train", s(&config), "--out", s(&out)])
+        .env("GRADLAB_DATA", &root)
+        .env("GRADLAB_DATA_MIRROR", &mirror)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", text(&r));
+    assert!(
+        text(&r).contains("downloading train-images-idx3-ubyte.gz"),
+        "{}",
+        text(&r)
+    );
+    assert!(out.join("runs/tiny/result.json").exists());
+    let verify = Command::new(BIN)
+        .args(["data", "verify", "mnist"])
+        .env("GRADLAB_DATA", &root)
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", text(&verify));
+}

@@ -186,7 +186,7 @@ pub fn probe(cli: &Cli, args: &ProbeArgs) -> Result<()> {
     );
     arch.check().map_err(|e| anyhow!("{e}"))?;
     let root = gradlab_data::resolve_root(cli.data_dir.as_deref());
-    let data = gradlab_data::load(name, &root).map_err(|e| anyhow!("{e}"))?;
+    let data = crate::sweep::load_or_download(name, &root)?;
     let device = cli.backend.device()?.autodiff();
     let net = arch.init(args.seed, &device);
     let n = args.batch.clamp(1, data.train.len());
@@ -313,14 +313,7 @@ pub fn data(cli: &Cli, args: &DataArgs) -> Result<()> {
         }
         DataAction::Download { name } => {
             let name = parse_dataset(name)?;
-            let quiet = cli.quiet;
-            let mut last = String::new();
-            let mut show = |p: &gradlab_data::Progress| {
-                if !quiet && p.file != last {
-                    eprintln!("downloading {}", p.file);
-                    last = p.file.clone();
-                }
-            };
+            let mut show = crate::sweep::announce_files(cli.quiet);
             gradlab_data::download(name, &root, Some(&mut show)).map_err(|e| anyhow!("{e}"))?;
             outln!("{name}: downloaded into {}", root.display());
         }

@@ -120,12 +120,41 @@ pub fn load_data(runs: &[Run], root: &Path) -> Result<BTreeMap<&'static str, Dat
     for run in runs {
         let name: DatasetName = run.config.data.dataset;
         if !data.contains_key(name.as_str()) {
-            let set = gradlab_data::load(name, root)
+            let set = load_or_download(name, root)
                 .map_err(|e| anyhow::anyhow!("data.dataset = {name}: {e}"))?;
             data.insert(name.as_str(), set);
         }
     }
     Ok(data)
+}
+
+/// A download progress callback that names each file once as it starts (nothing when quiet).
+pub fn announce_files(quiet: bool) -> impl FnMut(&gradlab_data::Progress) {
+    let mut last = String::new();
+    move |p| {
+        if !quiet && p.file != last {
+            eprintln!("downloading {}", p.file);
+            last = p.file.clone();
+        }
+    }
+}
+
+/// Loads `name` from `root`; when its files are missing, downloads them into `root` (checksums
+/// verified, see `gradlab_data::download`) and loads again. Offline, the error keeps the
+/// missing-file message (files, folders searched, fix) and adds why the download failed.
+pub fn load_or_download(name: DatasetName, root: &Path) -> Result<Dataset> {
+    let missing = match gradlab_data::load(name, root) {
+        Err(e @ gradlab_data::DataError::Missing { .. }) => e,
+        other => return other.map_err(|e| anyhow::anyhow!("{e}")),
+    };
+    eprintln!(
+        "{name}: not found under {}; downloading it there",
+        root.display()
+    );
+    if let Err(download) = gradlab_data::download(name, root, Some(&mut announce_files(false))) {
+        anyhow::bail!("{missing}\n  automatic download failed: {download}");
+    }
+    gradlab_data::load(name, root).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn run_data(run: &Run, data: &BTreeMap<&'static str, Dataset>) -> RunData {
