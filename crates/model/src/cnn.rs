@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::activation::Activation;
 use crate::init::Init;
-use crate::layer::{ActivationLayer, LayerTrace, conv3x3, dense};
+use crate::layer::{ActivationLayer, LayerTrace, ParamDraw, conv3x3, dense};
 use crate::network::{NamedWeight, Traced};
 
 /// Configuration of a [`Cnn`].
@@ -103,14 +103,20 @@ impl CnnConfig {
             self.batch_norm
                 .then(|| BatchNormConfig::new(c).init(device))
         };
+        let draw = |index| ParamDraw {
+            init,
+            activation,
+            seed,
+            index,
+        };
         let mut blocks = Vec::new();
         let mut c_in = self.in_channels;
         let mut index = 0;
         for &c in &self.channels {
-            let conv = conv3x3(c_in, c, init, activation, seed, index, device);
+            let conv = conv3x3(c_in, c, draw(index), device);
             let skip_conv = self
                 .residual
-                .then(|| conv3x3(c, c, init, activation, seed, index + 1, device));
+                .then(|| conv3x3(c, c, draw(index + 1), device));
             index += 2;
             blocks.push(ConvBlock {
                 conv,
@@ -126,17 +132,9 @@ impl CnnConfig {
         let flat = c_in * side * side;
         Cnn {
             blocks,
-            dense: dense(flat, self.dense, init, activation, seed, index, device),
+            dense: dense(flat, self.dense, draw(index), device),
             dense_activation: ActivationLayer::new(activation, device),
-            output: dense(
-                self.dense,
-                self.classes,
-                init,
-                activation,
-                seed,
-                index + 1,
-                device,
-            ),
+            output: dense(self.dense, self.classes, draw(index + 1), device),
         }
     }
 }

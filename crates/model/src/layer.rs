@@ -67,49 +67,57 @@ fn prelu<const D: usize>(x: Tensor<D>, slope: Tensor<1>) -> Tensor<D> {
     act::relu(x) + negative
 }
 
-/// A `Linear` layer whose weight and bias come from `init` (bias: see [`Init::bias`]), seeded
-/// per layer index so that networks of different depth share their first layers' draws.
-pub fn dense(
-    d_in: usize,
-    d_out: usize,
-    init: Init,
-    activation: Activation,
-    seed: u64,
-    index: usize,
-    device: &Device,
-) -> Linear {
+/// How one layer's parameters are drawn: the scheme, the activation its output goes through
+/// (for gains and the edge of chaos), the run's seed and the layer's index. Seeds are derived
+/// per index (see [`layer_seed`]), so networks of different depth share their first layers'
+/// draws.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ParamDraw {
+    /// The initialiser.
+    pub init: Init,
+    /// The activation applied to this layer's output.
+    pub activation: Activation,
+    /// The run's seed.
+    pub seed: u64,
+    /// The layer's index in the network, input side first.
+    pub index: usize,
+}
+
+impl ParamDraw {
+    /// A weight of `shape` and a bias of `n_bias` (see [`Init::bias`]), as parameters.
+    fn draw<const D: usize>(
+        &self,
+        shape: [usize; D],
+        fans: Fans,
+        n_bias: usize,
+        device: &Device,
+    ) -> (Param<Tensor<D>>, Option<Param<Tensor<1>>>) {
+        let (weight_seed, bias_seed) = (
+            layer_seed(self.seed, self.index, 0),
+            layer_seed(self.seed, self.index, 1),
+        );
+        let weight = self
+            .init
+            .weight(shape, fans, self.activation, weight_seed, device);
+        let bias = self.init.bias(n_bias, bias_seed, device);
+        (Param::from_tensor(weight), Some(Param::from_tensor(bias)))
+    }
+}
+
+/// A `Linear` layer (weight `[d_in, d_out]`) with parameters drawn by `draw`.
+pub fn dense(d_in: usize, d_out: usize, draw: ParamDraw, device: &Device) -> Linear {
     let mut linear = LinearConfig::new(d_in, d_out).init(device);
     let fans = Fans {
         fan_in: d_in,
         fan_out: d_out,
     };
-    let weight = init.weight(
-        [d_in, d_out],
-        fans,
-        activation,
-        layer_seed(seed, index, 0),
-        device,
-    );
-    linear.weight = Param::from_tensor(weight);
-    linear.bias = Some(Param::from_tensor(init.bias(
-        d_out,
-        layer_seed(seed, index, 1),
-        device,
-    )));
+    (linear.weight, linear.bias) = draw.draw([d_in, d_out], fans, d_out, device);
     linear
 }
 
-/// A 3×3, stride-1, same-padding convolution initialised by `init`; weight `[out, in, 3, 3]`,
-/// fan-in `in·9`, fan-out `out·9`.
-pub fn conv3x3(
-    c_in: usize,
-    c_out: usize,
-    init: Init,
-    activation: Activation,
-    seed: u64,
-    index: usize,
-    device: &Device,
-) -> Conv2d {
+/// A 3×3, stride-1, same-padding convolution with parameters drawn by `draw`; weight
+/// `[out, in, 3, 3]`, fan-in `in·9`, fan-out `out·9`.
+pub fn conv3x3(c_in: usize, c_out: usize, draw: ParamDraw, device: &Device) -> Conv2d {
     let mut conv = Conv2dConfig::new([c_in, c_out], [3, 3])
         .with_padding(PaddingConfig2d::Same)
         .init(device);
@@ -117,19 +125,7 @@ pub fn conv3x3(
         fan_in: c_in * 9,
         fan_out: c_out * 9,
     };
-    let weight = init.weight(
-        [c_out, c_in, 3, 3],
-        fans,
-        activation,
-        layer_seed(seed, index, 0),
-        device,
-    );
-    conv.weight = Param::from_tensor(weight);
-    conv.bias = Some(Param::from_tensor(init.bias(
-        c_out,
-        layer_seed(seed, index, 1),
-        device,
-    )));
+    (conv.weight, conv.bias) = draw.draw([c_out, c_in, 3, 3], fans, c_out, device);
     conv
 }
 

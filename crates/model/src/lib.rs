@@ -43,7 +43,7 @@ pub use activation::{Activation, DerivativePeak, SELU_ALPHA, SELU_LAMBDA, Satura
 pub use cnn::{Cnn, CnnConfig, ConvBlock};
 pub use init::{Distribution, FanMode, Fans, Init, layer_seed};
 pub use inspect::{LayerStats, Thresholds, layer_stats};
-pub use layer::{ActivationLayer, LayerTrace, conv3x3, dense};
+pub use layer::{ActivationLayer, LayerTrace, ParamDraw, conv3x3, dense};
 pub use mlp::{Mlp, MlpConfig};
 pub use network::{Architecture, LayerNorms, NamedWeight, Network, Traced};
 pub use spec::SpecError;

@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::activation::Activation;
 use crate::init::Init;
-use crate::layer::{ActivationLayer, LayerTrace, dense};
+use crate::layer::{ActivationLayer, LayerTrace, ParamDraw, dense};
 use crate::network::{NamedWeight, Traced};
 
 /// Configuration of an [`Mlp`].
@@ -142,7 +142,13 @@ impl MlpConfig {
         for i in 0..self.depth {
             let (d_out, activation, init) =
                 (self.width_of(i), self.activation_of(i), self.init_of(i));
-            hidden.push(dense(d_in, d_out, init, activation, seed, i, device));
+            let draw = ParamDraw {
+                init,
+                activation,
+                seed,
+                index: i,
+            };
+            hidden.push(dense(d_in, d_out, draw, device));
             activations.push(ActivationLayer::new(activation, device));
             skips.push(self.residual && i > 0 && d_in == d_out);
             d_in = d_out;
@@ -153,16 +159,13 @@ impl MlpConfig {
         } else {
             Vec::new()
         };
-        let last = self.activation_of(self.depth - 1);
-        let output = dense(
-            d_in,
-            self.classes,
-            self.init_of(self.depth),
-            last,
+        let draw = ParamDraw {
+            init: self.init_of(self.depth),
+            activation: self.activation_of(self.depth - 1),
             seed,
-            self.depth,
-            device,
-        );
+            index: self.depth,
+        };
+        let output = dense(d_in, self.classes, draw, device);
         Mlp {
             hidden,
             norms,
