@@ -292,43 +292,39 @@ where
             .min(1.0)
             * 0.5;
         let y1 = y1.max(y0 * 4.0) * 2.0;
-        let mut chart = builder
+        let chart = builder
             .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc(x)
-            .y_desc(y)
-            .draw()
-            .map_err(err)?;
-        lines(&mut chart, series).map_err(err)?;
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
+        draw_lines(chart, (x, y), series).map_err(err)?;
     } else {
         let span = (y1 - y0).max(1e-3);
-        let mut chart = builder
+        let chart = builder
             .build_cartesian_2d(x0..x1, (y0 - 0.05 * span)..(y1 + 0.05 * span))
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc(x)
-            .y_desc(y)
-            .draw()
-            .map_err(err)?;
-        lines(&mut chart, series).map_err(err)?;
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
+        draw_lines(chart, (x, y), series).map_err(err)?;
     }
     area.present().map_err(err)?;
     Ok(())
+}
+
+/// Grid with axis names, one line per series, legend: the same on a linear or a log y axis.
+fn draw_lines<'a, DB, Y>(
+    mut chart: ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+    (x, y): (&str, &str),
+    series: &[Series],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    Y: plotters::coord::ranged1d::Ranged<ValueType = f64>
+        + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    chart.configure_mesh().x_desc(x).y_desc(y).draw()?;
+    lines(&mut chart, series)?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
 }
 
 fn lines<'a, DB: DrawingBackend + 'a, Y: plotters::coord::ranged1d::Ranged<ValueType = f64>>(
