@@ -2,13 +2,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::thread;
 
 use crate::cifar::parse_records;
 use crate::error::DataError;
 use crate::idx::{parse_images, parse_labels};
 use crate::name::DatasetName;
-use crate::read::read_content;
+use crate::read::{for_each_file, read_content};
 use crate::source::{CifarSource, locate_cifar, locate_idx};
 use crate::split::Split;
 
@@ -36,7 +35,7 @@ pub fn load(name: DatasetName, root: &Path) -> Result<Dataset, DataError> {
         }
         DatasetName::Cifar10 => match locate_cifar(root)? {
             CifarSource::Files(paths) => {
-                let contents = decode_all(&paths)?;
+                let contents = for_each_file(&paths, read_content)?;
                 cifar_from_contents(paths.into_iter().zip(contents).collect())
             }
             CifarSource::Tar(tar) => cifar_from_contents(crate::cifar::read_tar(&tar)?),
@@ -44,24 +43,10 @@ pub fn load(name: DatasetName, root: &Path) -> Result<Dataset, DataError> {
     }
 }
 
-/// Reads and decompresses several files at once, one thread each.
-fn decode_all(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, DataError> {
-    thread::scope(|s| {
-        let handles: Vec<_> = paths
-            .iter()
-            .map(|p| s.spawn(move || read_content(p)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
-}
-
 /// Loads MNIST or Fashion-MNIST from its four IDX files (train images, train labels, test
 /// images, test labels).
 pub fn load_idx(name: DatasetName, paths: &[PathBuf]) -> Result<Dataset, DataError> {
-    let contents = decode_all(paths)?;
+    let contents = for_each_file(paths, read_content)?;
     let train = idx_split(name, &paths[0], &contents[0], &paths[1], &contents[1])?;
     let test = idx_split(name, &paths[2], &contents[2], &paths[3], &contents[3])?;
     Ok(Dataset { name, train, test })

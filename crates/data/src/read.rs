@@ -7,7 +7,8 @@
 
 use std::fs;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::thread;
 
 use flate2::read::MultiGzDecoder;
 
@@ -63,4 +64,20 @@ pub fn decode(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>, DataError> {
 /// Decompresses a gzip stream from a reader (used for tar archives), checking integrity.
 pub fn gunzip_reader<R: Read>(reader: R) -> MultiGzDecoder<R> {
     MultiGzDecoder::new(reader)
+}
+
+/// Applies `f` to every path on its own thread (decompression dominates loading), keeping the
+/// order of `paths`; the first error wins and a panic in `f` is passed on.
+pub(crate) fn for_each_file<T: Send>(
+    paths: &[PathBuf],
+    f: impl Fn(&Path) -> Result<T, DataError> + Sync,
+) -> Result<Vec<T>, DataError> {
+    let f = &f;
+    thread::scope(|s| {
+        let handles: Vec<_> = paths.iter().map(|p| s.spawn(move || f(p))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }

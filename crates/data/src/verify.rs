@@ -14,7 +14,6 @@
 //! the dataset's published sizes.
 
 use std::path::{Path, PathBuf};
-use std::thread;
 
 use md5::Md5;
 use sha2::{Digest, Sha256};
@@ -23,7 +22,7 @@ use crate::cifar::{RECORD_BYTES, read_tar};
 use crate::error::DataError;
 use crate::load::{Dataset, cifar_from_contents, idx_split};
 use crate::name::{CIFAR_RECORDS_PER_FILE, CIFAR_TAR_MD5, DatasetName};
-use crate::read::{decode, read_raw};
+use crate::read::{decode, for_each_file, read_raw};
 use crate::source::{CifarSource, locate_cifar, locate_idx};
 
 /// How a file's checksum was checked.
@@ -87,19 +86,6 @@ fn read_hashed(path: &Path) -> Result<(FileCheck, Vec<u8>), DataError> {
     Ok((check, content))
 }
 
-fn read_all_hashed(paths: &[PathBuf]) -> Result<Vec<(FileCheck, Vec<u8>)>, DataError> {
-    thread::scope(|s| {
-        let handles: Vec<_> = paths
-            .iter()
-            .map(|p| s.spawn(move || read_hashed(p)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
-}
-
 /// Checks every file of dataset `name` under `root`: published checksums where known (see the
 /// module doc), gzip integrity, structure, counts. Returns what was checked, or the first problem.
 pub fn verify(name: DatasetName, root: &Path) -> Result<VerifyReport, DataError> {
@@ -131,7 +117,7 @@ pub fn verify(name: DatasetName, root: &Path) -> Result<VerifyReport, DataError>
 
 fn verify_idx(name: DatasetName, root: &Path) -> Result<(Vec<FileCheck>, Dataset), DataError> {
     let paths = locate_idx(name, root)?;
-    let read = read_all_hashed(&paths)?;
+    let read = for_each_file(&paths, read_hashed)?;
     let mut checks = Vec::new();
     for ((check, content), known) in read.iter().zip(name.idx_files()) {
         let mut check = check.clone();
@@ -163,7 +149,7 @@ fn verify_idx(name: DatasetName, root: &Path) -> Result<(Vec<FileCheck>, Dataset
 fn verify_cifar(root: &Path) -> Result<(Vec<FileCheck>, Dataset), DataError> {
     let (checks, contents) = match locate_cifar(root)? {
         CifarSource::Files(paths) => {
-            let read = read_all_hashed(&paths)?;
+            let read = for_each_file(&paths, read_hashed)?;
             let (checks, contents): (Vec<_>, Vec<_>) = read.into_iter().unzip();
             let contents: Vec<(PathBuf, Vec<u8>)> = paths.into_iter().zip(contents).collect();
             (checks, contents)

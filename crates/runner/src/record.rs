@@ -63,11 +63,11 @@ pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
 pub struct LayerRecord {
     /// `hidden1`, …, `output`.
     pub name: String,
-    /// Fraction of activations that are (near) zero.
+    /// Fraction of activations with |a| < τ (exact zeros for ReLU); see `gradlab_model::inspect`.
     pub sparsity: Option<f64>,
-    /// Fraction of units in the flat, saturated part of f.
+    /// Fraction of pre-activations where f'(z) < ρ·max f'.
     pub saturation: Option<f64>,
-    /// Fraction of units never active on the stats batch.
+    /// Fraction of units whose f'(z) < ρ·max f' for every sample of the stats batch.
     pub dead_units: Option<f64>,
     /// Mean f'(z).
     pub mean_derivative: Option<f64>,
