@@ -38,6 +38,7 @@ mod layer;
 mod mlp;
 mod network;
 mod spec;
+pub mod spectral;
 
 pub use activation::{Activation, DerivativePeak, SELU_ALPHA, SELU_LAMBDA, Saturation};
 pub use cnn::{Cnn, CnnConfig, ConvBlock};
@@ -45,5 +46,5 @@ pub use init::{Distribution, FanMode, Fans, Init, layer_seed};
 pub use inspect::{LayerStats, Thresholds, layer_stats};
 pub use layer::{ActivationLayer, LayerTrace, ParamDraw, conv3x3, dense};
 pub use mlp::{Mlp, MlpConfig};
-pub use network::{Architecture, LayerNorms, NamedWeight, Network, Traced};
-pub use spec::SpecError;
+pub use network::{Architecture, LayerGroup, LayerNorms, NamedWeight, Network, Traced};
+pub use spec::{Spec, SpecError};

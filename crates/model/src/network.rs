@@ -6,7 +6,7 @@
 //! layers; then add one variant to [`Architecture`] and to [`Network`] and one arm to each
 //! `match` in this file (the compiler lists them).
 
-use burn::module::{Module, Param};
+use burn::module::{Module, Param, ParamId, list_param_ids};
 use burn::tensor::{Device, Gradients, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +71,16 @@ pub enum NamedWeight<'a> {
     Conv(String, &'a Param<Tensor<4>>),
 }
 
+/// The parameters that belong to one weight layer: its weight and bias, the batch norm and
+/// learnable activation slope that follow it. Per-layer learning rates are set per group.
+#[derive(Clone, Debug)]
+pub struct LayerGroup {
+    /// Layer name, as in [`Network::weights`].
+    pub name: String,
+    /// Every parameter of the layer.
+    pub ids: Vec<ParamId>,
+}
+
 /// Weight and gradient norms of one layer.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LayerNorms {
@@ -101,6 +111,47 @@ impl Network {
         match self {
             Network::Mlp(m) => m.weights(),
             Network::Cnn(c) => c.weights(),
+        }
+    }
+
+    /// One [`LayerGroup`] per entry of [`Network::weights`], in the same order; together they
+    /// hold every parameter of the network.
+    pub fn layer_groups(&self) -> Vec<LayerGroup> {
+        let group = |name: String, ids: Vec<ParamId>| LayerGroup { name, ids };
+        match self {
+            Network::Mlp(m) => {
+                let mut out: Vec<LayerGroup> = (0..m.hidden.len())
+                    .map(|i| {
+                        let mut ids = list_param_ids(&m.hidden[i]);
+                        if let Some(norm) = m.norms.get(i) {
+                            ids.extend(list_param_ids(norm));
+                        }
+                        ids.extend(list_param_ids(&m.activations[i]));
+                        group(format!("hidden{}", i + 1), ids)
+                    })
+                    .collect();
+                out.push(group("output".into(), list_param_ids(&m.output)));
+                out
+            }
+            Network::Cnn(c) => {
+                let mut out = Vec::new();
+                for (b, block) in c.blocks.iter().enumerate() {
+                    let mut ids = list_param_ids(&block.conv);
+                    ids.extend(list_param_ids(&block.norm));
+                    ids.extend(list_param_ids(&block.activation));
+                    out.push(group(format!("conv{}", b + 1), ids));
+                    if let Some(skip) = &block.skip_conv {
+                        let mut ids = list_param_ids(skip);
+                        ids.extend(list_param_ids(&block.skip_norm));
+                        out.push(group(format!("conv{}b", b + 1), ids));
+                    }
+                }
+                let mut ids = list_param_ids(&c.dense);
+                ids.extend(list_param_ids(&c.dense_activation));
+                out.push(group("dense".into(), ids));
+                out.push(group("output".into(), list_param_ids(&c.output)));
+                out
+            }
         }
     }
 

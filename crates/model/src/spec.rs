@@ -1,14 +1,16 @@
 //! The one textual form shared by activations and initialisers: `name` or
-//! `name:key=value,key=value` (e.g. `leaky-relu:slope=0.1`, `normal:std=0.05`).
+//! `name:key=value,key=value` (e.g. `leaky-relu:slope=0.1`, `normal:std=0.05`). The runner
+//! parses its schedules and learning-rate policies with it too.
 
 use std::fmt;
 
 /// A parsed `name:key=value,…` string, before the name is looked up.
 #[derive(Debug)]
-pub(crate) struct Spec<'a> {
+pub struct Spec<'a> {
     what: &'static str,
     text: &'a str,
-    pub(crate) name: &'a str,
+    /// The name before the colon (`leaky-relu` in `leaky-relu:slope=0.1`).
+    pub name: &'a str,
     params: Vec<(&'a str, &'a str)>,
 }
 
@@ -26,7 +28,7 @@ impl std::error::Error for SpecError {}
 
 impl<'a> Spec<'a> {
     /// Splits `text`; `what` ("activation", "initialiser") is used in error messages.
-    pub(crate) fn parse(text: &'a str, what: &'static str) -> Result<Self, SpecError> {
+    pub fn parse(text: &'a str, what: &'static str) -> Result<Self, SpecError> {
         let trimmed = text.trim();
         let (name, rest) = trimmed.split_once(':').unwrap_or((trimmed, ""));
         let mut params = Vec::new();
@@ -48,7 +50,7 @@ impl<'a> Spec<'a> {
     }
 
     /// The error for a name that is not in `valid`.
-    pub(crate) fn unknown_name(&self, valid: &[&str]) -> SpecError {
+    pub fn unknown_name(&self, valid: &[&str]) -> SpecError {
         SpecError(format!(
             "unknown {} `{}`; valid names: {}",
             self.what,
@@ -58,7 +60,7 @@ impl<'a> Spec<'a> {
     }
 
     /// Rejects any key not in `allowed`.
-    pub(crate) fn check_keys(&self, allowed: &[&str]) -> Result<(), SpecError> {
+    pub fn check_keys(&self, allowed: &[&str]) -> Result<(), SpecError> {
         for (key, _) in &self.params {
             if !allowed.contains(key) {
                 let hint = if allowed.is_empty() {
@@ -80,7 +82,7 @@ impl<'a> Spec<'a> {
     }
 
     /// A finite number for `key`, or `default` when absent.
-    pub(crate) fn number(&self, key: &str, default: f64) -> Result<f64, SpecError> {
+    pub fn number(&self, key: &str, default: f64) -> Result<f64, SpecError> {
         let Some(raw) = self.raw(key) else {
             return Ok(default);
         };
@@ -94,7 +96,7 @@ impl<'a> Spec<'a> {
     }
 
     /// A finite number > 0 for `key`, or `default` when absent.
-    pub(crate) fn positive(&self, key: &str, default: f64) -> Result<f64, SpecError> {
+    pub fn positive(&self, key: &str, default: f64) -> Result<f64, SpecError> {
         let v = self.number(key, default)?;
         if v > 0.0 {
             Ok(v)
@@ -107,7 +109,7 @@ impl<'a> Spec<'a> {
     }
 
     /// A finite number ≥ 0 for `key` (a variance), or `default` when absent.
-    pub(crate) fn non_negative(&self, key: &str, default: f64) -> Result<f64, SpecError> {
+    pub fn non_negative(&self, key: &str, default: f64) -> Result<f64, SpecError> {
         let v = self.number(key, default)?;
         if v >= 0.0 {
             Ok(v)
@@ -120,12 +122,12 @@ impl<'a> Spec<'a> {
     }
 
     /// An optional finite number > 0 for `key`.
-    pub(crate) fn optional_positive(&self, key: &str) -> Result<Option<f64>, SpecError> {
+    pub fn optional_positive(&self, key: &str) -> Result<Option<f64>, SpecError> {
         self.raw(key).map(|_| self.positive(key, 0.0)).transpose()
     }
 
     /// A string value for `key` that must be one of `choices`.
-    pub(crate) fn choice(
+    pub fn choice(
         &self,
         key: &str,
         choices: &[&'static str],
