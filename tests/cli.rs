@@ -309,6 +309,127 @@ fn bad_input_is_rejected_before_training_with_the_field_named() {
     rejected(&[], "[grid]\nseed = []", "grid.seed");
     rejected(&["--set", "model.widths=[16, 8, 4]"], "", "model.widths");
     rejected(&["--set", "model.widths=[16, 0]"], "", "model.widths[1]");
+    rejected(&["--set", "data.validations=100"], "", "validations");
+    rejected(&["--set", "log.stats_evry=10"], "", "stats_evry");
+    rejected(&["--set", "data.validation=0"], "", "data.validation");
+    rejected(&["--set", "data.validation=60000"], "", "data.validation");
+    rejected(&["--set", "log.stats_every=0"], "", "log.stats_every");
+}
+
+#[test]
+fn validation_holds_out_the_last_images_and_report_selects_the_rate_by_it() {
+    let Some(_data) = mnist() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    // 60,000 - 59,600 leaves 400 training images (below train_size = 500): 20 steps of 20.
+    let grid = "[grid]\nlr = [0.02, 0.2]";
+    let config = tiny(tmp.path(), grid);
+    let out = tmp.path().join("out");
+    let sets = ["--set", "data.validation=59600"];
+    let r = gradlab(&[&["-q", "sweep", s(&config), "--out", s(&out)][..], &sets].concat());
+    assert!(r.status.success(), "{}", text(&r));
+
+    let mut val_by_lr = Vec::new();
+    for lr in ["0.02", "0.2"] {
+        let run = out.join(format!("runs/lr={lr}"));
+        let result: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(run.join("result.json")).unwrap()).unwrap();
+        assert_eq!(
+            result["steps"], 20,
+            "400 training images at batch 20: {result}"
+        );
+        let val = result["val_accuracy"]
+            .as_f64()
+            .expect("val_accuracy recorded");
+        assert!(
+            val > 0.0 && val <= 1.0 && result["val_loss"].is_number(),
+            "{result}"
+        );
+        let epochs = fs::read_to_string(run.join("epochs.jsonl")).unwrap();
+        assert_eq!(epochs.matches("\"val_accuracy\"").count(), 2, "{epochs}");
+        // 59,600 images: the accuracy is a multiple of 1/59,600.
+        assert!(
+            (val * 59_600.0 - (val * 59_600.0).round()).abs() < 1e-6,
+            "{val}"
+        );
+        val_by_lr.push((lr, val));
+    }
+    let results = fs::read_to_string(out.join("results.csv")).unwrap();
+    assert!(
+        results
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(",val_accuracy,val_loss")
+    );
+
+    let r = gradlab(&["report", s(&out), "--select-by", "validation"]);
+    assert!(r.status.success(), "{}", text(&r));
+    let best = val_by_lr.iter().max_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+    let selection = fs::read_to_string(out.join("selection.csv")).unwrap();
+    let row: Vec<&str> = selection.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(row[0], best.0, "{val_by_lr:?}: {selection}");
+    assert_eq!(row[1], "2", "two rates tried: {selection}");
+
+    // Without data.validation nothing changes: no key in the config, no val fields.
+    let plain = tmp.path().join("plain");
+    let r = gradlab(&["-q", "train", s(&tiny(tmp.path(), "")), "--out", s(&plain)]);
+    assert!(r.status.success(), "{}", text(&r));
+    for file in ["config.json", "epochs.jsonl", "result.json"] {
+        let body = fs::read_to_string(plain.join("runs/tiny").join(file)).unwrap();
+        assert!(
+            !body.contains("\"val_") && !body.contains("\"validation\""),
+            "{file}: {body}"
+        );
+    }
+    let r = gradlab(&["report", s(&plain), "--select-by", "validation"]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(text(&r).contains("data.validation"), "{}", text(&r));
+}
+
+#[test]
+fn stats_every_records_layer_statistics_every_k_steps_and_plots_them() {
+    let Some(_data) = mnist() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tiny(tmp.path(), "");
+    let out = tmp.path().join("out");
+    // 500 images at batch 20: 25 steps; snapshots at steps 0 (initialisation), 10 and 20.
+    let r = gradlab(&[
+        "-q",
+        "train",
+        s(&config),
+        "--out",
+        s(&out),
+        "--set",
+        "log.stats_every=10",
+    ]);
+    assert!(r.status.success(), "{}", text(&r));
+    let stats = fs::read_to_string(out.join("runs/tiny/stats.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = stats
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let steps: Vec<u64> = lines.iter().map(|l| l["step"].as_u64().unwrap()).collect();
+    assert_eq!(steps, [0, 10, 20], "{stats}");
+    for line in &lines {
+        let layers = line["layers"].as_array().unwrap();
+        assert_eq!(layers.len(), 3, "2 hidden layers and the output: {line}");
+        let sd = layers[0]["act_std"].as_f64().unwrap();
+        assert!(sd > 0.0 && layers[0]["act_mean"].is_number(), "{line}");
+    }
+    let epochs = fs::read_to_string(out.join("runs/tiny/epochs.jsonl")).unwrap();
+    let initial: serde_json::Value = serde_json::from_str(epochs.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        initial["layers"], lines[0]["layers"],
+        "step 0 is the epoch-0 snapshot"
+    );
+    if Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").exists() {
+        assert!(out.join("activations-over-time.svg").exists());
+    }
+    let plain = tmp.path().join("plain");
+    let r = gradlab(&["-q", "train", s(&config), "--out", s(&plain)]);
+    assert!(r.status.success(), "{}", text(&r));
+    assert!(!plain.join("runs/tiny/stats.jsonl").exists());
+    assert!(!plain.join("activations-over-time.svg").exists());
 }
 
 #[test]
@@ -422,6 +543,37 @@ fn probe_prints_one_gradient_norm_per_layer() {
         first < last_hidden,
         "sigmoid gradients shrink towards the input"
     );
+}
+
+#[test]
+fn lr_find_writes_a_curve_of_increasing_rates_and_names_a_suggested_rate() {
+    let Some(_data) = mnist() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tiny(tmp.path(), "");
+    let out_dir = tmp.path().join("lr");
+    let out = gradlab(&[
+        "lr-find",
+        s(&config),
+        "--set",
+        "data.train_size=2000",
+        "--steps",
+        "30",
+        "--out",
+        s(&out_dir),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let csv = fs::read_to_string(out_dir.join("lr-find.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("step,lr,loss,smoothed"));
+    let rates: Vec<f64> = lines
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert!(rates.len() >= 2 && rates.len() <= 30, "{csv}");
+    assert_eq!(rates[0], 1e-6);
+    assert!(rates.windows(2).all(|w| w[1] > w[0]), "{csv}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("suggested lr "), "{stdout}");
+    assert!(stdout.contains("min/10 = "), "{stdout}");
 }
 
 #[test]

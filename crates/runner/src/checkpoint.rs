@@ -14,7 +14,9 @@ use burn::optim::ModuleOptimizer;
 use gradlab_model::Network;
 use serde::{Deserialize, Serialize};
 
-use crate::record::{EpochRecord, EvalRecord, RunDir, StepRecord, read_json, write_json};
+use crate::record::{
+    EpochRecord, EvalRecord, RunDir, StatsRecord, StepRecord, read_json, write_json,
+};
 
 /// The training loop's state, saved with each checkpoint.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -37,6 +39,10 @@ pub struct State {
     pub steps: Vec<StepRecord>,
     /// In-epoch evaluations so far.
     pub evals: Vec<EvalRecord>,
+    /// Per-layer statistics every `log.stats_every` steps so far (default: none, so
+    /// checkpoints written before the field existed still load).
+    #[serde(default)]
+    pub stats: Vec<StatsRecord>,
 }
 
 impl State {
@@ -52,6 +58,7 @@ impl State {
             epochs: vec![first],
             steps: Vec::new(),
             evals: Vec::new(),
+            stats: Vec::new(),
         }
     }
 }

@@ -54,10 +54,28 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Score a trained run's model on its dataset's test set.
     Eval(EvalArgs),
+    /// Per-layer spectrum of WᵀW and its heavy-tail exponent α (Hill estimator; Martin &
+    /// Mahoney 2019/2021), with the learning-rate factor TempBalance (Zhou et al. 2023) would
+    /// give the layer.
+    ///
+    /// Reads RUN_DIR/model.bpk (the trained model), else the run's last checkpoint; --init
+    /// analyses the initial weights instead (rebuilt from config.json's seed). Prints one line
+    /// per layer (shape, α, k, λ_max, λ_min of the tail, factor) and writes spectra.csv,
+    /// spectra-eigenvalues.csv and spectra.{png,svg} (eigenvalue against rank, log-log: a power
+    /// law is a straight line of slope −1/(α−1)); with --init, spectra-init.*.
+    Spectra(SpectraArgs),
     /// Fetch or check a dataset (mnist, fashion-mnist, cifar10).
     Data(DataArgs),
     /// Training throughput (samples/s) for a model, batch and backend.
     Bench(BenchArgs),
+    /// Learning-rate range test (Smith 2017): from a fresh network, one batch per rate, rates
+    /// growing exponentially from --start to --end; suggests a rate and says why.
+    ///
+    /// Uses the config's model, optimiser (momentum, Adam, …), batch size and seed; its
+    /// `train.lr` and schedule are replaced by the test's rates. Stops when the smoothed loss
+    /// exceeds --stop-factor × its best, the loss is NaN/inf, or --end is reached. Writes
+    /// lr-find.csv (step, lr, loss, smoothed) and lr-find.{png,svg}.
+    LrFind(LrFindArgs),
 }
 
 /// Config and overrides shared by train and sweep.
@@ -102,6 +120,11 @@ pub struct ReportArgs {
     /// Where to write the tables (default: the first folder).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also choose one learning rate per group of the other axes: `validation` picks the rate
+    /// with the best mean validation accuracy (runs with `data.validation`) and reports the
+    /// test error there, as Glorot & Bengio (2010) did; writes selection.{md,csv}.
+    #[arg(long, value_enum, value_name = "BY")]
+    pub select_by: Option<crate::select::SelectBy>,
 }
 
 /// `activations`.
@@ -160,6 +183,23 @@ pub struct EvalArgs {
     pub run_dir: PathBuf,
 }
 
+/// `spectra`.
+#[derive(Debug, Args)]
+pub struct SpectraArgs {
+    /// A run folder (OUT/runs/RUN_ID) with config.json and model.bpk.
+    pub run_dir: PathBuf,
+    /// Eigenvalues in each layer's tail fit (default: the larger half of each layer's, as
+    /// TempBalance does).
+    #[arg(long)]
+    pub k: Option<usize>,
+    /// Analyse the initial weights (the config's seed) instead of the trained model.
+    #[arg(long)]
+    pub init: bool,
+    /// Where to write the files (default: RUN_DIR).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
 /// `data`.
 #[derive(Debug, Args)]
 pub struct DataArgs {
@@ -181,6 +221,31 @@ pub enum DataAction {
         /// mnist, fashion-mnist or cifar10.
         name: String,
     },
+}
+
+/// `lr-find`.
+#[derive(Debug, Args)]
+pub struct LrFindArgs {
+    /// TOML config file (see configs/); a [grid] must be pinned to one run with --set.
+    pub config: PathBuf,
+    /// Override a config key, e.g. `--set model.activation=relu --set train.optimizer=adam`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// First rate.
+    #[arg(long, default_value_t = 1e-6)]
+    pub start: f64,
+    /// Last rate.
+    #[arg(long, default_value_t = 10.0)]
+    pub end: f64,
+    /// Rates (one batch each), cycling through epochs when there are more than one epoch's.
+    #[arg(long, default_value_t = 100)]
+    pub steps: usize,
+    /// Stop when the smoothed loss exceeds this many times its best.
+    #[arg(long, default_value_t = 4.0)]
+    pub stop_factor: f64,
+    /// Output folder (default: out/lr-find/NAME, NAME from the config).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// `bench`.

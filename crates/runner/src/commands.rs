@@ -1,4 +1,4 @@
-//! The small commands: activations, eoc, probe, eval, data, bench.
+//! The small commands: activations, eoc, probe, eval, data, bench, lr-find.
 
 use std::time::Instant;
 
@@ -11,10 +11,12 @@ use gradlab_model::{Activation, Architecture, Init, MlpConfig, eoc};
 use serde_json::json;
 
 use crate::cli::{
-    ActivationsArgs, BenchArgs, Cli, DataAction, DataArgs, EocArgs, EvalArgs, ProbeArgs,
+    ActivationsArgs, BenchArgs, Cli, DataAction, DataArgs, EocArgs, EvalArgs, LrFindArgs, ProbeArgs,
 };
 use crate::config::RunConfig;
-use crate::record::read_json;
+use crate::grid::Run;
+use crate::lrfind::{RangeOptions, find_lr, short};
+use crate::record::{read_json, write_atomic};
 use crate::train::{evaluate, layer_snapshot};
 
 fn parse_activation(text: &str) -> Result<Activation> {
@@ -240,12 +242,30 @@ struct SavedConfig {
     config: RunConfig,
 }
 
+/// The resolved config of a run folder (its `config.json`).
+pub fn read_run_config(run_dir: &std::path::Path) -> Result<RunConfig> {
+    let saved: SavedConfig = read_json(&run_dir.join("config.json"))
+        .context("RUN_DIR must be a run folder (OUT/runs/RUN_ID) with config.json")?;
+    Ok(saved.config)
+}
+
+/// `config`'s network with the weights saved in `model` (a burnpack file).
+pub fn load_network(
+    config: &RunConfig,
+    model: &std::path::Path,
+    device: &burn::tensor::Device,
+) -> Result<gradlab_model::Network> {
+    config
+        .architecture()
+        .init(config.train.seed, device)
+        .try_load_file(model)
+        .map_err(|e| anyhow!("loading {}: {e:?}", model.display()))
+}
+
 /// `gradlab eval RUN_DIR`.
 pub fn eval(cli: &Cli, args: &EvalArgs) -> Result<()> {
     cli.backend.check()?;
-    let saved: SavedConfig = read_json(&args.run_dir.join("config.json"))
-        .context("RUN_DIR must be a run folder (OUT/runs/RUN_ID) with config.json")?;
-    let config = saved.config;
+    let config = read_run_config(&args.run_dir)?;
     let model = args.run_dir.join("model.bpk");
     if !model.exists() {
         anyhow::bail!(
@@ -254,11 +274,7 @@ pub fn eval(cli: &Cli, args: &EvalArgs) -> Result<()> {
         );
     }
     let device = cli.backend.device()?;
-    let net = config
-        .architecture()
-        .init(config.train.seed, &device)
-        .try_load_file(&model)
-        .map_err(|e| anyhow!("loading {}: {e:?}", model.display()))?;
+    let net = load_network(&config, &model, &device)?;
     let root = gradlab_data::resolve_root(cli.data_dir.as_deref());
     let data = gradlab_data::load(config.data.dataset, &root).map_err(|e| anyhow!("{e}"))?;
     let batcher = Batcher::new(&data.test, 1000, config.data.normalization, &device);
@@ -389,6 +405,79 @@ pub fn bench(cli: &Cli, args: &BenchArgs) -> Result<()> {
             args.steps,
             args.log_every
         );
+    }
+    Ok(())
+}
+
+/// `gradlab lr-find`: the learning-rate range test of one run; writes the curve (CSV, plot)
+/// and prints the suggested rate with the reason.
+pub fn lr_find(cli: &Cli, args: &LrFindArgs, run: &Run) -> Result<()> {
+    cli.backend.check()?;
+    let options = RangeOptions {
+        start: args.start,
+        end: args.end,
+        steps: args.steps,
+        stop_factor: args.stop_factor,
+        ..RangeOptions::default()
+    };
+    options.validate()?;
+    let config = &run.config;
+    let out = (args.out.clone())
+        .unwrap_or_else(|| std::path::Path::new("out/lr-find").join(&config.name));
+    std::fs::create_dir_all(&out).with_context(|| {
+        format!(
+            "output folder {}: cannot create it; pass a writable --out",
+            out.display()
+        )
+    })?;
+    let root = gradlab_data::resolve_root(cli.data_dir.as_deref());
+    let datasets = crate::sweep::load_data(std::slice::from_ref(run), &root)?;
+    let data = crate::sweep::run_data(run, &datasets);
+    if !cli.quiet {
+        eprintln!(
+            "lr-find {}: up to {} batches of {} at rates {} to {}",
+            config.name,
+            options.steps,
+            config.train.batch_size,
+            short(options.start),
+            short(options.end)
+        );
+    }
+    let found = find_lr(config, &data, cli.backend, &options)?;
+    let csv = out.join("lr-find.csv");
+    write_atomic(&csv, found.curve.to_csv().as_bytes())?;
+    let mut files = vec![csv];
+    // A plot that cannot be drawn (no font) must not cost the numbers.
+    match crate::plot::draw_lr_find(&found, &out) {
+        Ok(plots) => files.extend(plots),
+        Err(e) => eprintln!("warning: plot not drawn: {e:#}"),
+    }
+    let stop = found.curve.stop_text().unwrap_or_default();
+    if cli.json {
+        let mut v = serde_json::to_value(&found)?;
+        v["config"] = json!(config.name);
+        v["files"] = json!(files);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    let points = &found.curve.points;
+    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+        outln!(
+            "{}: {} rates from {} to {}; {stop}",
+            config.name,
+            points.len(),
+            short(first.lr),
+            short(last.lr)
+        );
+    }
+    match &found.suggestion {
+        Some(s) => outln!("{s}"),
+        None => outln!(
+            "no suggestion: fewer than 2 finite losses ({stop}); rerun with a smaller --start"
+        ),
+    }
+    if !cli.quiet {
+        eprintln!("wrote {}", out.join("lr-find.{csv,png,svg}").display());
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ use gradlab_model::{Activation, Architecture, CnnConfig, Init, MlpConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::optim::{OptimizerKind, Schedule};
+use crate::policy::LrPolicy;
 
 /// One run, fully resolved: what gets hashed and written to `config.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -46,6 +47,12 @@ pub struct DataConfig {
     /// Use only the first N test images (all when absent).
     #[serde(default)]
     pub test_size: Option<usize>,
+    /// Hold out the **last** N images of the dataset's training set as a validation split,
+    /// evaluated each epoch like the test set (Glorot & Bengio 2010 chose learning rates on
+    /// MNIST's last 10,000 training images); `train_size` then takes the first images of the
+    /// rest. Left out of the serialised config when absent, so existing hashes are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<usize>,
     /// `unit-range` (x/255) or `standardize`.
     #[serde(default)]
     pub normalization: Normalization,
@@ -108,6 +115,11 @@ pub struct TrainConfig {
     /// Linear warm-up steps.
     #[serde(default)]
     pub warmup: usize,
+    /// Per-layer learning rates (`uniform`, `derivative`, `lars`, `tempbalance`; see
+    /// [`crate::policy`]). Left out of the serialised config when uniform, so the hashes of
+    /// configs without it (and so their finished runs) are unchanged.
+    #[serde(default, skip_serializing_if = "LrPolicy::is_uniform")]
+    pub lr_policy: LrPolicy,
     /// SGD momentum (0: plain SGD); RMSprop momentum.
     #[serde(default)]
     pub momentum: f64,
@@ -145,6 +157,11 @@ pub struct LogConfig {
     /// Samples of the fixed batch used for per-layer statistics each epoch.
     #[serde(default = "default_stats_batch")]
     pub stats_batch: usize,
+    /// Also record the per-layer statistics every K steps into `stats.jsonl` (Glorot & Bengio
+    /// 2010, Fig. 2: activations over training); absent: per epoch only. Left out of the
+    /// serialised config when absent, so existing hashes are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats_every: Option<usize>,
 }
 
 impl Default for LogConfig {
@@ -154,6 +171,7 @@ impl Default for LogConfig {
             every: default_every(),
             eval_every: 0,
             stats_batch: default_stats_batch(),
+            stats_every: None,
         }
     }
 }
@@ -331,6 +349,10 @@ impl RunConfig {
         if self.log.every == 0 {
             bail!("log.every = 0: log at least every 1 step (default 50)");
         }
+        if self.log.stats_every == Some(0) {
+            bail!("log.stats_every = 0: record every K >= 1 steps (e.g. 500), or remove the key");
+        }
+        crate::holdout::check_size(&self.data)?;
         self.architecture()
             .check()
             .map_err(|e| anyhow::anyhow!("model: {e}"))?;

@@ -4,6 +4,11 @@
 //! into the config (`model.activation`) or one of the short aliases below. The order of runs is
 //! fixed (keys sorted, values in file order, the last key varying fastest), so `--shard i/N` on
 //! different machines partitions the same list.
+//!
+//! To pair values instead of crossing them, give a key (any name) a list of inline tables:
+//! `variant = [{ activation = "sigmoid", init = "standard" }, { activation = "tanh", init =
+//! "xavier-uniform" }]` is one axis of two runs, each setting both keys; the run's axes (and
+//! its id and report columns) are the tables' keys, `activation` and `init`.
 
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
@@ -11,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::config::{RunConfig, set_key};
 
 /// Short grid keys and the config paths they stand for.
-pub const ALIASES: [(&str, &str); 13] = [
+pub const ALIASES: [(&str, &str); 14] = [
     ("activation", "model.activation"),
     ("init", "model.init"),
     ("depth", "model.depth"),
@@ -25,6 +30,7 @@ pub const ALIASES: [(&str, &str); 13] = [
     ("schedule", "train.schedule"),
     ("momentum", "train.momentum"),
     ("epochs", "train.epochs"),
+    ("policy", "train.lr_policy"),
 ];
 
 /// One cell of the grid: a resolved config and the axis values that name it.
@@ -82,6 +88,61 @@ fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// What one value of a grid axis sets: `(short key, config path, value)`, one entry for a plain
+/// value, one per key for an inline table of keys set together.
+type Settings = Vec<(String, String, toml::Value)>;
+
+/// The settings of each value of grid axis `key`: a plain list sets `key`; a list of inline
+/// tables sets every key of a table together (each table must set the same keys).
+fn axis_settings(key: &str, values: Vec<toml::Value>) -> Result<Vec<Settings>> {
+    let tables = values.iter().filter(|v| v.is_table()).count();
+    if tables == 0 {
+        let (short, path) = resolve_key(key)?;
+        return Ok(values
+            .into_iter()
+            .map(|v| vec![(short.clone(), path.clone(), v)])
+            .collect());
+    }
+    let example = format!("{key} = [{{ activation = \"tanh\", init = \"standard\" }}, …]");
+    if tables < values.len() {
+        bail!(
+            "grid.{key} mixes inline tables and plain values: make every value a table of the \
+             keys it sets together, e.g. {example}"
+        );
+    }
+    let mut first: Option<Vec<String>> = None;
+    values
+        .into_iter()
+        .map(|value| {
+            let toml::Value::Table(table) = value else {
+                unreachable!("every value is a table")
+            };
+            let keys: Vec<String> = table.keys().cloned().collect();
+            match &first {
+                _ if keys.is_empty() => {
+                    bail!("grid.{key} has an empty table: name the keys it sets, e.g. {example}")
+                }
+                Some(expected) if *expected != keys => bail!(
+                    "grid.{key}: every table must set the same keys (so every run has the same \
+                     axes): [{}] vs [{}]",
+                    expected.join(", "),
+                    keys.join(", ")
+                ),
+                Some(_) => {}
+                None => first = Some(keys),
+            }
+            table
+                .into_iter()
+                .map(|(k, v)| {
+                    let (short, path) =
+                        resolve_key(&k).with_context(|| format!("in grid.{key}"))?;
+                    Ok((short, path, v))
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Expands `tree` (a whole config file, overrides already applied) into its runs; every run is
 /// validated, so a bad value anywhere in the grid is reported before anything trains.
 pub fn expand(mut tree: toml::Table) -> Result<Vec<Run>> {
@@ -90,9 +151,8 @@ pub fn expand(mut tree: toml::Table) -> Result<Vec<Run>> {
         Some(toml::Value::Table(t)) => t,
         Some(_) => bail!("grid: must be a table, e.g. [grid] lr = [0.1, 0.2]"),
     };
-    let mut axes: Vec<(String, String, Vec<toml::Value>)> = Vec::new();
+    let mut axes: Vec<Vec<Settings>> = Vec::new();
     for (key, values) in grid {
-        let (short, path) = resolve_key(&key)?;
         let values = match values {
             toml::Value::Array(a) => a,
             one => vec![one],
@@ -100,9 +160,21 @@ pub fn expand(mut tree: toml::Table) -> Result<Vec<Run>> {
         if values.is_empty() {
             bail!("grid.{key} is an empty list: give at least one value (e.g. seed = [1, 2, 3])");
         }
-        axes.push((short, path, values));
+        axes.push(axis_settings(&key, values)?);
     }
-    let total: usize = axes.iter().map(|a| a.2.len()).product();
+    let mut shorts: Vec<&str> = axes
+        .iter()
+        .flat_map(|axis| axis[0].iter().map(|(short, _, _)| short.as_str()))
+        .collect();
+    shorts.sort_unstable();
+    if let Some(w) = shorts.windows(2).find(|w| w[0] == w[1]) {
+        bail!(
+            "grid: `{}` is set by two grid keys; keep one of them (a key inside a list of \
+             tables counts too)",
+            w[0]
+        );
+    }
+    let total: usize = axes.iter().map(Vec::len).product();
     let mut runs = Vec::with_capacity(total);
     for index in 0..total {
         let mut cell = tree.clone();
@@ -110,12 +182,14 @@ pub fn expand(mut tree: toml::Table) -> Result<Vec<Run>> {
         let mut rest = index;
         let mut picks = vec![0; axes.len()];
         for (i, axis) in axes.iter().enumerate().rev() {
-            picks[i] = rest % axis.2.len();
-            rest /= axis.2.len();
+            picks[i] = rest % axis.len();
+            rest /= axis.len();
         }
-        for ((short, path, values), &pick) in axes.iter().zip(&picks) {
-            set_key(&mut cell, path, values[pick].clone())?;
-            names.push((short.clone(), value_label(&values[pick])));
+        for (axis, &pick) in axes.iter().zip(&picks) {
+            for (short, path, value) in &axis[pick] {
+                set_key(&mut cell, path, value.clone())?;
+                names.push((short.clone(), value_label(value)));
+            }
         }
         let config = RunConfig::from_tree(cell).with_context(|| {
             let cell: Vec<String> = names.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -206,6 +280,44 @@ mod tests {
         let mut hashes: Vec<_> = runs.iter().map(|r| r.hash.clone()).collect();
         hashes.dedup();
         assert_eq!(hashes.len(), 12);
+    }
+
+    #[test]
+    fn a_list_of_tables_pairs_values_instead_of_crossing_them() {
+        let paired = BASE.replace(
+            "activation = [\"sigmoid\", \"tanh\"]",
+            "variant = [{ activation = \"sigmoid\", init = \"standard\" }, \
+             { activation = \"tanh\", init = \"xavier-uniform\" }]",
+        );
+        let runs = expand(toml::from_str(&paired).unwrap()).unwrap();
+        assert_eq!(runs.len(), 2 * 2 * 3, "two pairs, not 2 x 2 combinations");
+        let pairs: Vec<(String, String)> = runs
+            .iter()
+            .map(|r| {
+                let m = &r.config.model;
+                (m.activation.to_string(), m.init.to_string())
+            })
+            .collect();
+        assert!(pairs.contains(&("sigmoid".into(), "standard".into())));
+        assert!(pairs.contains(&("tanh".into(), "xavier-uniform".into())));
+        assert!(!pairs.contains(&("tanh".into(), "standard".into())));
+        assert_eq!(runs[0].id, "lr=0.1_seed=1_activation=sigmoid_init=standard");
+        let keys: Vec<&str> = runs[0].axes.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["lr", "seed", "activation", "init"]);
+
+        for (bad, needle) in [
+            ("variant = [{ activation = \"tanh\" }, \"relu\"]", "mixes"),
+            (
+                "variant = [{ activation = \"tanh\" }, { init = \"standard\" }]",
+                "same keys",
+            ),
+            ("variant = [{ colour = \"red\" }]", "grid.colour"),
+            ("variant = [{ lr = 0.5 }]", "`lr` is set by two"),
+        ] {
+            let text = BASE.replace("activation = [\"sigmoid\", \"tanh\"]", bad);
+            let err = format!("{:#}", expand(toml::from_str(&text).unwrap()).unwrap_err());
+            assert!(err.contains(needle), "{bad}: {err}");
+        }
     }
 
     #[test]

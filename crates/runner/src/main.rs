@@ -17,14 +17,19 @@ mod cli;
 mod commands;
 mod config;
 mod grid;
+mod holdout;
+mod lrfind;
 mod optim;
 mod plot;
+mod policy;
 mod record;
 mod report;
+mod select;
+mod spectra;
 mod sweep;
 mod train;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
@@ -76,7 +81,18 @@ fn dispatch(cli: &Cli) -> Result<()> {
             let rows = report::collect(&args.dirs)?;
             let out = args.out.clone().unwrap_or_else(|| args.dirs[0].clone());
             let md = report::write(&rows, &out)?;
-            if cli.json {
+            if let Some(by) = args.select_by {
+                let md = select::write(&rows, by, &out)?;
+                if cli.json {
+                    outln!("{}", std::fs::read_to_string(out.join("selection.csv"))?);
+                } else {
+                    outln!("{md}");
+                    eprintln!(
+                        "wrote {}/selection.{{md,csv}} and the summary",
+                        out.display()
+                    );
+                }
+            } else if cli.json {
                 outln!("{}", std::fs::read_to_string(out.join("summary.csv"))?);
             } else {
                 outln!("{md}");
@@ -91,16 +107,27 @@ fn dispatch(cli: &Cli) -> Result<()> {
         Command::Eoc(args) => commands::eoc(args, cli.json),
         Command::Probe(args) => commands::probe(cli, args),
         Command::Eval(args) => commands::eval(cli, args),
+        Command::Spectra(args) => spectra::spectra(cli, args),
         Command::Data(args) => commands::data(cli, args),
         Command::Bench(args) => commands::bench(cli, args),
+        Command::LrFind(args) => {
+            let runs = expand_config(&args.config, &args.sets)?;
+            let [run] = runs.as_slice() else {
+                bail!(
+                    "{}: the config's [grid] expands to {} runs; `lr-find` tests one: pin the \
+                     grid keys with --set (e.g. --set activation=relu)",
+                    args.config.display(),
+                    runs.len()
+                );
+            };
+            commands::lr_find(cli, args, run)
+        }
     }
 }
 
 /// Reads, overrides, expands and validates a config; nothing trains before this succeeds.
 fn prepare(args: &RunArgs) -> Result<(Vec<Run>, PathBuf)> {
-    let mut tree = config::read_tree(&args.config)?;
-    config::apply_overrides(&mut tree, &args.sets)?;
-    let runs = grid::expand(tree)?;
+    let runs = expand_config(&args.config, &args.sets)?;
     let name = runs
         .first()
         .map_or("run".to_string(), |r| r.config.name.clone());
@@ -109,6 +136,13 @@ fn prepare(args: &RunArgs) -> Result<(Vec<Run>, PathBuf)> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(name));
     Ok((runs, out))
+}
+
+/// A config file with its `--set` overrides applied, expanded into its grid's runs.
+fn expand_config(path: &Path, sets: &[String]) -> Result<Vec<Run>> {
+    let mut tree = config::read_tree(path)?;
+    config::apply_overrides(&mut tree, sets)?;
+    grid::expand(tree)
 }
 
 fn sweep(cli: &Cli, args: &SweepArgs) -> Result<()> {

@@ -4,7 +4,11 @@
 //!   axes other than `lr` and `seed`), mean with ±1 SD error bars over seeds;
 //! - `grad-first-steps-SERIES`: per-layer gradient norm over the first logged steps (first
 //!   run of each series), log scale;
-//! - `grad-vs-depth`: gradient norm per layer at initialisation, one line per series.
+//! - `grad-vs-depth`: gradient norm per layer at initialisation, one line per series;
+//! - `activations-over-time` (runs with `log.stats_every`): per hidden layer, mean activation
+//!   ±1 SD against updates (Glorot & Bengio 2010, Fig. 2);
+//! - `lr-find` (written by `gradlab lr-find`): loss and smoothed loss against the learning rate;
+//! - `spectra` (written by `gradlab spectra`): each layer's eigenvalues of WᵀW against rank.
 //!
 //! Text layout needs a TrueType font: DejaVu Sans (Debian's `fonts-dejavu-core`) or the file
 //! in `GRADLAB_FONT`. Without one, `report` writes the tables and warns that plots were skipped.
@@ -15,7 +19,8 @@ use std::sync::OnceLock;
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
-use crate::record::{EpochRecord, StepRecord, read_jsonl};
+use crate::lrfind::{LrFind, LrPoint, short};
+use crate::record::{EpochRecord, StatsRecord, StepRecord, read_jsonl};
 use crate::report::{Row, mean_sd};
 
 const FONT_PATHS: [&str; 3] = [
@@ -70,15 +75,42 @@ fn series_label(row: &Row, skip: &[&str]) -> String {
     }
 }
 
-/// Draws every plot into `out`; returns the files written.
-pub fn draw_all(rows: &[Row], out: &Path) -> Result<Vec<PathBuf>> {
-    // Both backends measure text with the registered font to lay out the axes.
+/// Both backends measure text with the registered font to lay out the axes: no font, no plot.
+fn require_font() -> Result<()> {
     if !font() {
         anyhow::bail!(
             "no TrueType font found ({} or $GRADLAB_FONT); install fonts-dejavu-core",
             FONT_PATHS[0]
         );
     }
+    Ok(())
+}
+
+/// Which axes of a chart are logarithmic.
+#[derive(Clone, Copy)]
+struct Axes {
+    log_x: bool,
+    log_y: bool,
+}
+
+impl Axes {
+    const LINEAR: Axes = Axes {
+        log_x: false,
+        log_y: false,
+    };
+    const LOG_Y: Axes = Axes {
+        log_x: false,
+        log_y: true,
+    };
+    const LOG_LOG: Axes = Axes {
+        log_x: true,
+        log_y: true,
+    };
+}
+
+/// Draws every plot into `out`; returns the files written.
+pub fn draw_all(rows: &[Row], out: &Path) -> Result<Vec<PathBuf>> {
+    require_font()?;
     let mut files = Vec::new();
     // Series in the rows' order (report::sort_rows: numeric axes numerically), not by label
     // string, so the legend reads depth 5, 10, 20 rather than 10, 20, 5.
@@ -133,7 +165,7 @@ pub fn draw_all(rows: &[Row], out: &Path) -> Result<Vec<PathBuf>> {
             "learning rate",
             "test accuracy",
             &acc_series,
-            false,
+            Axes::LINEAR,
         )?);
     }
 
@@ -178,7 +210,7 @@ pub fn draw_all(rows: &[Row], out: &Path) -> Result<Vec<PathBuf>> {
                 "step",
                 "gradient norm",
                 &lines,
-                true,
+                Axes::LOG_Y,
             )?);
         }
         let epochs: Vec<EpochRecord> =
@@ -204,10 +236,129 @@ pub fn draw_all(rows: &[Row], out: &Path) -> Result<Vec<PathBuf>> {
             "layer (1 = input side; last = output)",
             "gradient norm",
             &depth_series,
-            true,
+            Axes::LOG_Y,
         )?);
     }
     Ok(files)
+}
+
+/// `lr-find.{svg,png}` in `out`: the batch loss and the smoothed loss against the rate (both
+/// axes logarithmic, as the loss spikes by orders of magnitude at the end), with the suggested
+/// rate as a vertical line.
+pub fn draw_lr_find(found: &LrFind, out: &Path) -> Result<Vec<PathBuf>> {
+    require_font()?;
+    let points = &found.curve.points;
+    let line = |label: &str, value: fn(&LrPoint) -> f64| Series {
+        label: label.into(),
+        points: points.iter().map(|p| (p.lr, value(p), 0.0)).collect(),
+    };
+    let mut series = vec![
+        line("loss", |p| p.loss),
+        line("smoothed loss", |p| p.smoothed),
+    ];
+    let losses = points
+        .iter()
+        .flat_map(|p| [p.loss, p.smoothed])
+        .filter(|v| *v > 0.0);
+    let (low, high) = losses.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    if let Some(s) = found.suggestion.as_ref().filter(|_| low <= high) {
+        series.push(Series {
+            label: format!("suggested lr {}", short(s.lr)),
+            points: vec![(s.lr, low, 0.0), (s.lr, high, 0.0)],
+        });
+    }
+    chart(
+        out,
+        "lr-find",
+        "Learning-rate range test: loss vs learning rate",
+        "learning rate (log scale)",
+        "loss (log scale)",
+        &series,
+        Axes::LOG_LOG,
+    )
+}
+
+/// `activations-over-time.{svg,png}` for a run with a `stats.jsonl` (`log.stats_every`): per
+/// hidden layer, the mean activation on the statistics batch against the number of updates,
+/// with ±1 SD bars, as in Glorot & Bengio (2010), Fig. 2. With several such runs, one chart
+/// each, named `activations-over-time-RUN_ID`. Nothing (and no font needed) without one.
+pub fn draw_activations_over_time(rows: &[Row], out: &Path) -> Result<Vec<PathBuf>> {
+    let with_stats: Vec<&Row> = rows
+        .iter()
+        .filter(|row| row.dir.join("stats.jsonl").exists())
+        .collect();
+    if with_stats.is_empty() {
+        return Ok(Vec::new());
+    }
+    require_font()?;
+    let mut files = Vec::new();
+    for row in &with_stats {
+        let stats: Vec<StatsRecord> = read_jsonl(&row.dir.join("stats.jsonl"))?;
+        // Hidden layers only: the output layer has no activation statistics.
+        let names: Vec<String> = stats.first().map_or(Vec::new(), |s| {
+            let hidden = s.layers.iter().filter(|l| l.act_mean.is_some());
+            hidden.map(|l| l.name.clone()).collect()
+        });
+        let series: Vec<Series> = names
+            .iter()
+            .map(|name| Series {
+                label: name.clone(),
+                points: stats
+                    .iter()
+                    .filter_map(|s| {
+                        let layer = s.layers.iter().find(|l| l.name == *name)?;
+                        let (mean, sd) = (layer.act_mean?, layer.act_std?);
+                        Some((s.step as f64, mean, sd))
+                    })
+                    .collect(),
+            })
+            .collect();
+        let name = match with_stats.len() {
+            1 => "activations-over-time".to_string(),
+            _ => format!("activations-over-time-{}", row.result.run_id),
+        };
+        let title = format!(
+            "Activation mean ± SD per hidden layer ({})",
+            row.result.run_id
+        );
+        files.extend(chart(
+            out,
+            &name,
+            &title,
+            "updates (mini-batches)",
+            "activation value (mean ± SD, stats batch)",
+            &series,
+            Axes::LINEAR,
+        )?);
+    }
+    Ok(files)
+}
+
+/// `NAME.{svg,png}` in `out` for `gradlab spectra`: each layer's eigenvalues of WᵀW against
+/// their rank, both axes logarithmic (a power-law tail `p(λ) ∝ λ^{-α}` is a straight line of
+/// slope −1/(α−1)); `layers` holds (legend label, eigenvalues largest first). Zero eigenvalues
+/// are left out.
+pub fn draw_spectra(layers: &[(String, Vec<f64>)], out: &Path, name: &str) -> Result<Vec<PathBuf>> {
+    require_font()?;
+    let series: Vec<Series> = layers
+        .iter()
+        .map(|(label, eigenvalues)| Series {
+            label: label.clone(),
+            points: (eigenvalues.iter().enumerate())
+                .filter(|(_, l)| **l > 0.0)
+                .map(|(rank, l)| ((rank + 1) as f64, *l, 0.0))
+                .collect(),
+        })
+        .collect();
+    chart(
+        out,
+        name,
+        "Spectrum of WᵀW per layer: eigenvalue vs rank",
+        "rank (1 = largest; log scale)",
+        "eigenvalue λ (log scale)",
+        &series,
+        Axes::LOG_LOG,
+    )
 }
 
 /// Draws one chart as SVG and PNG.
@@ -218,7 +369,7 @@ fn chart(
     x: &str,
     y: &str,
     series: &[Series],
-    log_y: bool,
+    axes: Axes,
 ) -> Result<Vec<PathBuf>> {
     let svg = out.join(format!("{name}.svg"));
     draw(
@@ -227,7 +378,7 @@ fn chart(
         x,
         y,
         series,
-        log_y,
+        axes,
     )?;
     let mut files = vec![svg];
     {
@@ -238,7 +389,7 @@ fn chart(
             x,
             y,
             series,
-            log_y,
+            axes,
         )?;
         files.push(png);
     }
@@ -251,7 +402,7 @@ fn draw<DB: DrawingBackend>(
     x: &str,
     y: &str,
     series: &[Series],
-    log_y: bool,
+    axes: Axes,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
@@ -261,7 +412,7 @@ where
     let all: Vec<&(f64, f64, f64)> = series
         .iter()
         .flat_map(|s| &s.points)
-        .filter(|p| p.1.is_finite())
+        .filter(|p| p.1.is_finite() && (p.0 > 0.0 || !axes.log_x))
         .collect();
     let (mut x0, mut x1) = all
         .iter()
@@ -272,18 +423,28 @@ where
     if all.is_empty() {
         (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
     }
-    if x1 <= x0 {
-        x1 = x0 + 1.0;
+    if axes.log_x && all.is_empty() {
+        (x0, x1) = (1.0, 10.0);
     }
-    let pad = (x1 - x0) * 0.05;
-    let (x0, x1) = (x0 - pad, x1 + pad);
+    if x1 <= x0 {
+        x1 = if axes.log_x { x0 * 10.0 } else { x0 + 1.0 };
+    }
+    // 5 % of the span on each side: of the span in decades on a log axis.
+    let (x0, x1) = if axes.log_x {
+        let pad = (x1 / x0).powf(0.05);
+        (x0 / pad, x1 * pad)
+    } else {
+        let pad = (x1 - x0) * 0.05;
+        (x0 - pad, x1 + pad)
+    };
     let mut builder = ChartBuilder::on(&area);
     builder
         .caption(title, ("sans-serif", 20))
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70);
-    if log_y {
+    let x_log = (x0..x1).log_scale();
+    if axes.log_y {
         let y0 = all
             .iter()
             .map(|p| p.1)
@@ -292,29 +453,51 @@ where
             .min(1.0)
             * 0.5;
         let y1 = y1.max(y0 * 4.0) * 2.0;
-        let chart = builder
-            .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
-            .map_err(err)?;
-        draw_lines(chart, (x, y), series).map_err(err)?;
+        let y_log = (y0..y1).log_scale();
+        match axes.log_x {
+            true => draw_lines(
+                builder.build_cartesian_2d(x_log, y_log).map_err(err)?,
+                (x, y),
+                series,
+            ),
+            false => draw_lines(
+                builder.build_cartesian_2d(x0..x1, y_log).map_err(err)?,
+                (x, y),
+                series,
+            ),
+        }
+        .map_err(err)?;
     } else {
         let span = (y1 - y0).max(1e-3);
-        let chart = builder
-            .build_cartesian_2d(x0..x1, (y0 - 0.05 * span)..(y1 + 0.05 * span))
-            .map_err(err)?;
-        draw_lines(chart, (x, y), series).map_err(err)?;
+        let y_lin = (y0 - 0.05 * span)..(y1 + 0.05 * span);
+        match axes.log_x {
+            true => draw_lines(
+                builder.build_cartesian_2d(x_log, y_lin).map_err(err)?,
+                (x, y),
+                series,
+            ),
+            false => draw_lines(
+                builder.build_cartesian_2d(x0..x1, y_lin).map_err(err)?,
+                (x, y),
+                series,
+            ),
+        }
+        .map_err(err)?;
     }
     area.present().map_err(err)?;
     Ok(())
 }
 
-/// Grid with axis names, one line per series, legend: the same on a linear or a log y axis.
-fn draw_lines<'a, DB, Y>(
-    mut chart: ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+/// Grid with axis names, one line per series, legend: the same on linear or log axes.
+fn draw_lines<'a, DB, X, Y>(
+    mut chart: ChartContext<'a, DB, Cartesian2d<X, Y>>,
     (x, y): (&str, &str),
     series: &[Series],
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
 where
     DB: DrawingBackend + 'a,
+    X: plotters::coord::ranged1d::Ranged<ValueType = f64>
+        + plotters::coord::ranged1d::ValueFormatter<f64>,
     Y: plotters::coord::ranged1d::Ranged<ValueType = f64>
         + plotters::coord::ranged1d::ValueFormatter<f64>,
 {
@@ -327,10 +510,15 @@ where
         .draw()
 }
 
-fn lines<'a, DB: DrawingBackend + 'a, Y: plotters::coord::ranged1d::Ranged<ValueType = f64>>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+fn lines<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     series: &[Series],
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    X: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+    Y: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+{
     for (i, s) in series.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         let pts: Vec<(f64, f64)> = s

@@ -117,7 +117,24 @@ pub struct EpochRecord {
     pub test_loss: f64,
     /// Test accuracy.
     pub test_accuracy: f64,
+    /// Validation loss (`data.validation`; absent without a validation split).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_loss: Option<f64>,
+    /// Validation accuracy (`data.validation`; absent without a validation split).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_accuracy: Option<f64>,
     /// Per-layer statistics.
+    pub layers: Vec<LayerRecord>,
+}
+
+/// One line of `stats.jsonl` (`log.stats_every = K`): the per-layer statistics every K steps,
+/// step 0 being the initial network, for plots of activations over training (Glorot & Bengio
+/// 2010, Fig. 2).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatsRecord {
+    /// Optimiser steps done.
+    pub step: usize,
+    /// Per-layer statistics on the fixed statistics batch.
     pub layers: Vec<LayerRecord>,
 }
 
@@ -132,6 +149,9 @@ pub struct StepRecord {
     pub loss: f64,
     /// Gradient norm per weight layer, input side first.
     pub grad_norms: Vec<f64>,
+    /// Learning-rate factor per weight layer under a `train.lr_policy` other than uniform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr_factors: Option<Vec<f64>>,
 }
 
 /// One line of `evals.jsonl`: a test evaluation within an epoch (`log.eval_every`).
@@ -178,6 +198,12 @@ pub struct ResultRecord {
     pub test_loss: Option<f64>,
     /// Best test accuracy seen.
     pub best_test_accuracy: Option<f64>,
+    /// Final validation accuracy (`data.validation`; absent without a validation split).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_accuracy: Option<f64>,
+    /// Final validation loss (`data.validation`; absent without a validation split).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_loss: Option<f64>,
     /// Final training loss.
     pub train_loss: Option<f64>,
     /// Mean over hidden layers of the final activation sparsity.
@@ -214,6 +240,10 @@ impl RunDir {
     /// `evals.jsonl`.
     pub fn evals(&self) -> PathBuf {
         self.0.join("evals.jsonl")
+    }
+    /// `stats.jsonl` (`log.stats_every`).
+    pub fn stats(&self) -> PathBuf {
+        self.0.join("stats.jsonl")
     }
     /// `result.json`.
     pub fn result(&self) -> PathBuf {

@@ -122,6 +122,8 @@ pub struct Cell {
     pub runs: usize,
     /// Test accuracy of non-diverged runs.
     pub accuracy: Option<(f64, f64)>,
+    /// Validation accuracy of non-diverged runs (`data.validation`).
+    pub val_accuracy: Option<(f64, f64)>,
     /// Mean hidden-layer sparsity.
     pub sparsity: Option<(f64, f64)>,
     /// Mean saturation.
@@ -171,6 +173,7 @@ pub fn cells(rows: &[Row]) -> Vec<Cell> {
                 key,
                 runs: members.len(),
                 accuracy: mean_sd(&pick(|r| r.test_accuracy)),
+                val_accuracy: mean_sd(&pick(|r| r.val_accuracy)),
                 sparsity: mean_sd(&pick(|r| r.sparsity)),
                 saturation: mean_sd(&pick(|r| r.saturation)),
                 converged: conv.len(),
@@ -194,12 +197,15 @@ pub fn markdown(cells: &[Cell]) -> String {
     let Some(first) = cells.first() else {
         return "No runs with results.\n".into();
     };
+    // Validation columns only when some run has a validation split: other tables stay as they were.
+    let with_val = cells.iter().any(|c| c.val_accuracy.is_some());
     let mut header: Vec<String> = first.key.iter().map(|(k, _)| k.clone()).collect();
+    header.extend(["runs", "test acc mean", "test acc SD"].map(String::from));
+    if with_val {
+        header.extend(["val acc mean", "val acc SD"].map(String::from));
+    }
     header.extend(
         [
-            "runs",
-            "test acc mean",
-            "test acc SD",
             "sparsity mean",
             "sparsity SD",
             "saturation mean",
@@ -220,7 +226,12 @@ pub fn markdown(cells: &[Cell]) -> String {
         let (sm, ssd) = fmt_pair(c.sparsity, 3);
         let (sat, _) = fmt_pair(c.saturation, 3);
         let conv = c.convergence.map_or("-".into(), |(m, _)| format!("{m:.0}"));
-        cols.extend([c.runs.to_string(), am, asd, sm, ssd, sat]);
+        cols.extend([c.runs.to_string(), am, asd]);
+        if with_val {
+            let (vm, vsd) = fmt_pair(c.val_accuracy, 4);
+            cols.extend([vm, vsd]);
+        }
+        cols.extend([sm, ssd, sat]);
         cols.push(format!("{conv} ({}/{})", c.converged, c.runs));
         cols.extend([c.diverged.to_string(), c.failed.to_string()]);
         let _ = writeln!(out, "| {} |", cols.join(" | "));
@@ -243,13 +254,20 @@ fn opt(v: Option<f64>) -> String {
 /// The summary table as CSV.
 pub fn summary_csv(cells: &[Cell]) -> String {
     let mut out = String::new();
+    // Validation columns last and only when some run has them, so other tables keep their form.
+    let with_val = cells.iter().any(|c| c.val_accuracy.is_some());
     if let Some(first) = cells.first() {
         let keys: Vec<String> = first.key.iter().map(|(k, _)| csv_field(k)).collect();
         let _ = writeln!(
             out,
             "{}runs,test_accuracy_mean,test_accuracy_sd,sparsity_mean,sparsity_sd,saturation_mean,\
-             convergence_step_mean,converged,diverged,failed",
-            keys.iter().map(|k| format!("{k},")).collect::<String>()
+             convergence_step_mean,converged,diverged,failed{}",
+            keys.iter().map(|k| format!("{k},")).collect::<String>(),
+            if with_val {
+                ",val_accuracy_mean,val_accuracy_sd"
+            } else {
+                ""
+            }
         );
     }
     for c in cells {
@@ -258,9 +276,17 @@ pub fn summary_csv(cells: &[Cell]) -> String {
             .iter()
             .map(|(_, v)| format!("{},", csv_field(v)))
             .collect();
+        let val = match with_val {
+            true => format!(
+                ",{},{}",
+                opt(c.val_accuracy.map(|p| p.0)),
+                opt(c.val_accuracy.map(|p| p.1))
+            ),
+            false => String::new(),
+        };
         let _ = writeln!(
             out,
-            "{keys}{},{},{},{},{},{},{},{},{},{}",
+            "{keys}{},{},{},{},{},{},{},{},{},{}{val}",
             c.runs,
             opt(c.accuracy.map(|p| p.0)),
             opt(c.accuracy.map(|p| p.1)),
@@ -281,14 +307,25 @@ pub fn results_csv(rows: &[Row]) -> String {
     let mut out = String::from(
         "run_id,axes,status,test_accuracy,test_loss,best_test_accuracy,train_loss,sparsity,\
          saturation,convergence_step,diverged_step,epochs,steps,wall_s,samples_per_s,backend,\
-         config_hash,error\n",
+         config_hash,error",
     );
+    // Validation columns last and only when some run has them, so other tables keep their form.
+    let with_val = rows.iter().any(|r| r.result.val_accuracy.is_some());
+    out.push_str(if with_val {
+        ",val_accuracy,val_loss\n"
+    } else {
+        "\n"
+    });
     for row in rows {
         let r = &row.result;
+        let val = match with_val {
+            true => format!(",{},{}", opt(r.val_accuracy), opt(r.val_loss)),
+            false => String::new(),
+        };
         let axes: Vec<String> = row.axes.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let _ = writeln!(
             out,
-            "{},{},{:?},{},{},{},{},{},{},{},{},{},{},{:.3},{:.1},{},{},{}",
+            "{},{},{:?},{},{},{},{},{},{},{},{},{},{},{:.3},{:.1},{},{},{}{val}",
             csv_field(&r.run_id),
             csv_field(&axes.join(" ")),
             r.status,
@@ -331,6 +368,9 @@ pub fn write(rows: &[Row], out: &Path) -> Result<String> {
     if let Err(e) = crate::plot::draw_all(rows, out) {
         eprintln!("warning: plots not drawn: {e:#}");
     }
+    if let Err(e) = crate::plot::draw_activations_over_time(rows, out) {
+        eprintln!("warning: activations-over-time not drawn: {e:#}");
+    }
     Ok(md)
 }
 
@@ -363,6 +403,8 @@ mod tests {
                 test_accuracy: Some(0.5),
                 test_loss: None,
                 best_test_accuracy: None,
+                val_accuracy: None,
+                val_loss: None,
                 train_loss: None,
                 sparsity: None,
                 saturation: None,

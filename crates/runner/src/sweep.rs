@@ -157,15 +157,19 @@ pub fn load_or_download(name: DatasetName, root: &Path) -> Result<Dataset> {
     gradlab_data::load(name, root).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-fn run_data(run: &Run, data: &BTreeMap<&'static str, Dataset>) -> RunData {
+/// The splits of `run`, cut to its `data.train_size` / `data.test_size`, with its validation
+/// split (`data.validation`, see [`crate::holdout`]).
+pub fn run_data(run: &Run, data: &BTreeMap<&'static str, Dataset>) -> RunData {
     let set = &data[run.config.data.dataset.as_str()];
     let d = &run.config.data;
     let cut = |split: &gradlab_data::Split, n: Option<usize>| match n {
         Some(n) if n < split.len() => split.subset(n),
         _ => split.clone(),
     };
+    let (train, validation) = crate::holdout::split(&set.train, d);
     RunData {
-        train: cut(&set.train, d.train_size),
+        train,
+        validation,
         test: cut(&set.test, d.test_size),
     }
 }
@@ -196,6 +200,7 @@ pub fn run_all(runs: &[Run], opts: &Options) -> Result<Vec<ResultRecord>> {
     }
     let todo_runs: Vec<Run> = todo.iter().map(|&i| runs[i].clone()).collect();
     let data = load_data(&todo_runs, &opts.data_root)?;
+    crate::holdout::check_classes(&todo_runs, &data)?;
     if opts.force {
         for &i in &todo {
             let _ = fs::remove_dir_all(opts.out.join("runs").join(&runs[i].id));

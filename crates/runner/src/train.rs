@@ -18,9 +18,10 @@ use crate::backend::Backend;
 use crate::checkpoint::{self, State};
 use crate::grid::Run;
 use crate::optim;
+use crate::policy::LayerRates;
 use crate::record::{
-    EpochRecord, EvalRecord, LayerRecord, ResultRecord, RunDir, Status, StepRecord, layer_records,
-    write_json, write_jsonl,
+    EpochRecord, EvalRecord, LayerRecord, ResultRecord, RunDir, StatsRecord, Status, StepRecord,
+    layer_records, write_json, write_jsonl,
 };
 
 /// Where progress goes: the caller decides (bar, plain lines, nothing).
@@ -39,6 +40,8 @@ pub trait Progress: Sync {
 pub struct RunData {
     /// Training images.
     pub train: Split,
+    /// Validation images (`data.validation`), evaluated each epoch like the test set.
+    pub validation: Option<Split>,
     /// Test images.
     pub test: Split,
 }
@@ -138,6 +141,15 @@ pub fn train(
     let norm = c.data.normalization;
     let train_b = Batcher::new(&data.train, t.batch_size, norm, &device).shuffle(Some(t.seed));
     let test_b = Batcher::new(&data.test, 1000, norm, &plain);
+    let val_b = (data.validation.as_ref()).map(|v| Batcher::new(v, 1000, norm, &plain));
+    // (loss, accuracy) on the validation split, or (None, None) without one.
+    let validate = |net: &Network| match &val_b {
+        Some(b) => {
+            let (loss, acc) = evaluate(&net.valid(), b, &eval_loss);
+            (Some(loss), Some(acc))
+        }
+        None => (None, None),
+    };
     let n_stats = c.log.stats_batch.clamp(1, data.train.len());
     let stats_batch = train_b.batch(&(0..n_stats).collect::<Vec<_>>());
     let steps_per_epoch = train_b.num_batches();
@@ -152,19 +164,33 @@ pub fn train(
         (n, o, None) => {
             (net, opt) = (n, o);
             let (test_loss, test_accuracy) = evaluate(&net.valid(), &test_b, &eval_loss);
+            let (val_loss, val_accuracy) = validate(&net);
             let layers = layer_snapshot(&net, &stats_batch, &loss_fn);
-            let first = EpochRecord {
-                epoch: 0,
-                step: 0,
-                train_loss: None,
-                train_accuracy: None,
-                test_loss,
-                test_accuracy,
-                layers,
-            };
-            State::new(&run.hash, first)
+            let mut state = State::new(
+                &run.hash,
+                EpochRecord {
+                    epoch: 0,
+                    step: 0,
+                    train_loss: None,
+                    train_accuracy: None,
+                    test_loss,
+                    test_accuracy,
+                    val_loss,
+                    val_accuracy,
+                    layers: layers.clone(),
+                },
+            );
+            if c.log.stats_every.is_some() {
+                state.stats.push(StatsRecord { step: 0, layers });
+            }
+            state
         }
     };
+
+    t.lr_policy.check(&net)?;
+    // Built after a resume too: the factors are recomputed at the first step, not restored.
+    let mut rates = LayerRates::new(&net);
+    let mut rates_fresh = false;
 
     let mut diverged_step = None;
     progress.start(&run.id, st.step, total_steps);
@@ -173,6 +199,7 @@ pub fn train(
         let mut eval_s = 0.0;
         let mut loss_sum: Option<Tensor<1>> = None;
         let mut correct: Option<Tensor<1, Int>> = None;
+        let epoch_start = st.step;
         for (images, labels) in train_b.epoch(epoch as u64) {
             let step = st.step;
             let lr = t.schedule.lr(t.lr, step, total_steps, t.warmup);
@@ -183,6 +210,11 @@ pub fn train(
             loss_sum = Some(loss_sum.map_or(l.clone(), |s| s + l));
             correct = Some(correct.map_or(k.clone(), |s| s + k));
             let grads = loss.backward();
+            let policy = &t.lr_policy;
+            if !policy.is_uniform() && (!rates_fresh || policy.due(step, epoch_start)) {
+                rates.refresh(policy, &net, &stats_batch.0, &grads, t.weight_decay)?;
+                rates_fresh = true;
+            }
             // The loss is read (a device sync) only on logged steps, so a NaN is noticed up to
             // `log.every` steps late. TODO: keep a device-side "any non-finite loss" flag and read
             // it with the logged values, then bisect the logged interval from the last checkpoint.
@@ -195,6 +227,7 @@ pub fn train(
                     lr,
                     loss: value,
                     grad_norms,
+                    lr_factors: (!policy.is_uniform()).then(|| rates.factors().to_vec()),
                 });
                 let elapsed = st.wall_s + started.elapsed().as_secs_f64() - eval_s;
                 let seen = st.samples + (step + 1 - st.epoch * steps_per_epoch) * t.batch_size;
@@ -205,8 +238,22 @@ pub fn train(
                 }
             }
             let grads = GradientsParams::from_grads(grads, &net);
-            net = opt.step(lr, net, grads);
+            net = if policy.is_uniform() {
+                opt.step(lr, net, grads)
+            } else {
+                opt.step(rates.module_lr(lr), net, grads)
+            };
             st.step += 1;
+            // A snapshot is a device sync: only on the steps `log.stats_every` asks for.
+            if let Some(every) = c.log.stats_every
+                && st.step % every == 0
+            {
+                let layers = layer_snapshot(&net, &stats_batch, &loss_fn);
+                st.stats.push(StatsRecord {
+                    step: st.step,
+                    layers,
+                });
+            }
             if c.log.eval_every > 0 && st.step % c.log.eval_every == 0 {
                 let eval_started = Instant::now();
                 let (_, acc) = evaluate(&net.valid(), &test_b, &eval_loss);
@@ -234,6 +281,7 @@ pub fn train(
         if test_accuracy >= t.target_accuracy && st.convergence_step.is_none() {
             st.convergence_step = Some(st.step);
         }
+        let (val_loss, val_accuracy) = validate(&net);
         let layers = layer_snapshot(&net, &stats_batch, &loss_fn);
         st.epochs.push(EpochRecord {
             epoch,
@@ -242,13 +290,17 @@ pub fn train(
             train_accuracy: Some(train_accuracy),
             test_loss,
             test_accuracy,
+            val_loss,
+            val_accuracy,
             layers,
         });
         st.epoch = epoch;
+        let val = val_accuracy.map_or(String::new(), |a| format!(" val acc {a:.4}"));
         progress.line(
             &run.id,
             &format!(
-                "epoch {epoch}/{} loss {train_loss:.4} test acc {test_accuracy:.4} {:.0} samples/s",
+                "epoch {epoch}/{} loss {train_loss:.4}{val} test acc {test_accuracy:.4} {:.0} \
+                 samples/s",
                 t.epochs,
                 st.samples as f64 / st.wall_s.max(1e-9)
             ),
@@ -278,6 +330,9 @@ fn write_metrics(dir: &RunDir, st: &State) -> Result<()> {
     write_jsonl(&dir.steps(), &st.steps)?;
     if !st.evals.is_empty() {
         write_jsonl(&dir.evals(), &st.evals)?;
+    }
+    if !st.stats.is_empty() {
+        write_jsonl(&dir.stats(), &st.stats)?;
     }
     Ok(())
 }
@@ -312,6 +367,8 @@ fn result_record(run: &Run, st: &State, diverged: Option<usize>, backend: Backen
             .skip(1)
             .map(|e| e.test_accuracy)
             .reduce(f64::max),
+        val_accuracy: last.and_then(|e| e.val_accuracy),
+        val_loss: last.and_then(|e| e.val_loss),
         train_loss: last.and_then(|e| e.train_loss),
         sparsity: last.and_then(|e| hidden_mean(&e.layers, |l| l.sparsity)),
         saturation: last.and_then(|e| hidden_mean(&e.layers, |l| l.saturation)),
@@ -338,6 +395,8 @@ fn empty_epoch() -> EpochRecord {
         train_accuracy: None,
         test_loss: f64::NAN,
         test_accuracy: 0.0,
+        val_loss: None,
+        val_accuracy: None,
         layers: Vec::new(),
     }
 }
