@@ -10,6 +10,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation as act;
 use serde::{Deserialize, Serialize};
 
+use crate::kernels;
 use crate::spec::{Spec, SpecError};
 
 /// SELU's scale λ (Klambauer et al. 2017, "Self-Normalizing Neural Networks", eq. 14).
@@ -326,8 +327,9 @@ impl Activation {
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         match *self {
             Activation::Identity => x,
-            Activation::Sigmoid => act::sigmoid(x),
-            Activation::Tanh => act::tanh(x),
+            // Vectorised on flex, with an output-saving backward (see `kernels`).
+            Activation::Sigmoid => kernels::sigmoid(x),
+            Activation::Tanh => kernels::tanh(x),
             Activation::Relu => act::relu(x),
             Activation::LeakyRelu { slope } | Activation::Prelu { init: slope } => {
                 act::leaky_relu(x, slope)

@@ -32,8 +32,10 @@
 mod activation;
 mod cnn;
 pub mod eoc;
+pub mod fastmath;
 mod init;
 pub mod inspect;
+pub mod kernels;
 mod layer;
 mod mlp;
 mod network;
