@@ -35,6 +35,37 @@ impl Architecture {
         }
     }
 
+    /// Multiply-adds of one sample's forward pass through the weight layers (biases,
+    /// activations and pooling left out). A training step costs about `6 · batch` times this in
+    /// FLOPs: 2 per multiply-add forward, 4 backward (input and weight gradients), the count
+    /// `gradlab bench` and `benches/pytorch_mlp.py` both use.
+    pub fn macs_per_sample(&self) -> u64 {
+        match self {
+            Architecture::Mlp(c) => {
+                let mut d_in = c.input;
+                let mut macs = 0;
+                for i in 0..c.depth {
+                    macs += (d_in * c.width_of(i)) as u64;
+                    d_in = c.width_of(i);
+                }
+                macs + (d_in * c.classes) as u64
+            }
+            Architecture::Cnn(c) => {
+                let (mut c_in, mut size, mut macs) = (c.in_channels, c.image_size, 0);
+                for &ch in &c.channels {
+                    let plane = (size * size * 9) as u64;
+                    macs += plane * (c_in * ch) as u64;
+                    if c.residual {
+                        macs += plane * (ch * ch) as u64;
+                    }
+                    (c_in, size) = (ch, size / 2);
+                }
+                let flat = (c_in * size * size) as u64;
+                macs + flat * c.dense as u64 + (c.dense * c.classes) as u64
+            }
+        }
+    }
+
     /// Builds the network with weights drawn from `seed`.
     pub fn init(&self, seed: u64, device: &Device) -> Network {
         match self {

@@ -204,3 +204,18 @@ fn zero_initialisation_keeps_hidden_units_identical() {
         .into_scalar::<f32>();
     assert_eq!(spread, 0.0);
 }
+
+#[test]
+fn multiply_adds_per_sample_count_every_weight_layer() {
+    // 784·1000 + 4·1000² + 1000·10: the figure `gradlab bench` turns into GFLOP/s.
+    let mlp = Architecture::Mlp(MlpConfig::new(784, 10, 5, 1000));
+    assert_eq!(mlp.macs_per_sample(), 4_794_000);
+    let widths = Architecture::Mlp(MlpConfig::new(784, 10, 2, 1).with_widths(Some(vec![128, 64])));
+    assert_eq!(widths.macs_per_sample(), 784 * 128 + 128 * 64 + 64 * 10);
+    // MNIST CNN, blocks of 32 and 64 channels: 28²·9·1·32 + 14²·9·32·64 + (64·7·7)·128 + 128·10.
+    let cnn = Architecture::Cnn(CnnConfig::new(1, 28, 10));
+    assert_eq!(cnn.macs_per_sample(), 225_792 + 3_612_672 + 401_408 + 1_280);
+    let residual = Architecture::Cnn(CnnConfig::new(1, 28, 10).with_residual(true));
+    let skips = 28 * 28 * 9 * 32 * 32 + 14 * 14 * 9 * 64 * 64;
+    assert_eq!(residual.macs_per_sample(), cnn.macs_per_sample() + skips);
+}

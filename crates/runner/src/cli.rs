@@ -26,6 +26,10 @@ pub struct Cli {
     /// No progress output.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Threads for tensor operations (per run in a sweep). Default: every core, divided among
+    /// a sweep's parallel runs.
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -66,7 +70,8 @@ pub enum Command {
     Spectra(SpectraArgs),
     /// Fetch or check a dataset (mnist, fashion-mnist, cifar10).
     Data(DataArgs),
-    /// Training throughput (samples/s) for a model, batch and backend.
+    /// Training throughput of an MLP on synthetic data: samples/s, GFLOP/s, share of the
+    /// backend's GEMM peak, peak memory (compare: benches/pytorch_mlp.py).
     Bench(BenchArgs),
     /// Learning-rate range test (Smith 2017): from a fresh network, one batch per rate, rates
     /// growing exponentially from --start to --end; suggests a rate and says why.
@@ -100,9 +105,11 @@ pub struct SweepArgs {
     /// Config and overrides.
     #[command(flatten)]
     pub run: RunArgs,
-    /// Runs at once (each uses the backend's threads; on 2 cores, 1 or 2).
-    #[arg(long, default_value_t = 1)]
-    pub jobs: usize,
+    /// Runs at once. Default: one per core, each single-threaded, when every run is small
+    /// (under 200 MFLOP per training step, e.g. 784-100×3-10 at batch 10); else one run using
+    /// every core. The choice is printed at the start.
+    #[arg(long)]
+    pub jobs: Option<usize>,
     /// This machine's share of the grid, i/N (1-based).
     #[arg(long)]
     pub shard: Option<Shard>,
@@ -273,4 +280,7 @@ pub struct BenchArgs {
     /// Activation.
     #[arg(long, default_value = "sigmoid")]
     pub activation: String,
+    /// Size n of the n×n matrix product timed for the GEMM peak (0: skip it).
+    #[arg(long, default_value_t = 2048)]
+    pub peak_size: usize,
 }

@@ -1,17 +1,14 @@
-//! The small commands: activations, eoc, probe, eval, data, bench, lr-find.
-
-use std::time::Instant;
+//! The small commands: activations, eoc, probe, eval, data, lr-find.
 
 use anyhow::{Context, Result, anyhow};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{GradientsParams, SgdConfig};
 use gradlab_data::{Batcher, DatasetName, Normalization};
 use gradlab_model::{Activation, Architecture, Init, MlpConfig, eoc};
 use serde_json::json;
 
 use crate::cli::{
-    ActivationsArgs, BenchArgs, Cli, DataAction, DataArgs, EocArgs, EvalArgs, LrFindArgs, ProbeArgs,
+    ActivationsArgs, Cli, DataAction, DataArgs, EocArgs, EvalArgs, LrFindArgs, ProbeArgs,
 };
 use crate::config::RunConfig;
 use crate::grid::Run;
@@ -333,78 +330,6 @@ pub fn data(cli: &Cli, args: &DataArgs) -> Result<()> {
             gradlab_data::download(name, &root, Some(&mut show)).map_err(|e| anyhow!("{e}"))?;
             outln!("{name}: downloaded into {}", root.display());
         }
-    }
-    Ok(())
-}
-
-/// `gradlab bench`: samples/s of plain training steps on random data (no data loading).
-pub fn bench(cli: &Cli, args: &BenchArgs) -> Result<()> {
-    cli.backend.check()?;
-    let activation = parse_activation(&args.activation)?;
-    let depth = args.widths.as_ref().map_or(args.depth, Vec::len);
-    let arch = Architecture::Mlp(
-        MlpConfig::new(784, 10, depth, args.width)
-            .with_widths(args.widths.clone())
-            .with_activation(activation),
-    );
-    arch.check().map_err(|e| match args.widths {
-        Some(_) => anyhow!("--widths: {e}"),
-        None => anyhow!("{e}"),
-    })?;
-    let device = cli.backend.device()?.autodiff();
-    let mut net = arch.init(1, &device);
-    let mut opt = SgdConfig::new().init();
-    let loss_fn = CrossEntropyLossConfig::new().init(&device);
-    let images = burn::tensor::Tensor::<4>::random(
-        [args.batch, 1, 28, 28],
-        burn::tensor::Distribution::Uniform(0.0, 1.0),
-        &device,
-    );
-    let labels = burn::tensor::Tensor::<1, burn::tensor::Int>::from_data(
-        burn::tensor::TensorData::new(
-            (0..args.batch as i64).map(|i| i % 10).collect::<Vec<_>>(),
-            [args.batch],
-        ),
-        &device,
-    );
-    let mut start = Instant::now();
-    for step in 0..args.steps + 3 {
-        if step == 3 {
-            let _ = device.sync();
-            start = Instant::now();
-        }
-        let loss = loss_fn.forward(net.forward(images.clone()), labels.clone());
-        let grads = loss.backward();
-        if args.log_every > 0 && step % args.log_every == 0 {
-            let _ = loss.into_scalar::<f32>();
-            let _ = net.layer_norms(Some(&grads));
-        }
-        let grads = GradientsParams::from_grads(grads, &net);
-        net = opt.step(0.01, net, grads);
-    }
-    let _ = net.layer_norms(None); // forces the last step to finish
-    let secs = start.elapsed().as_secs_f64();
-    let rate = (args.steps * args.batch) as f64 / secs;
-    let shape = match &args.widths {
-        Some(w) => {
-            let hidden: Vec<String> = w.iter().map(ToString::to_string).collect();
-            format!("784-{}-10", hidden.join("-"))
-        }
-        None => format!("784-{}x{}-10", args.width, args.depth),
-    };
-    if cli.json {
-        outln!(
-            "{}",
-            json!({"model": shape, "batch": args.batch, "backend": cli.backend.to_string(), "samples_per_s": rate, "log_every": args.log_every})
-        );
-    } else {
-        outln!(
-            "{shape} batch {} on {}: {rate:.0} samples/s ({} steps in {secs:.2}s, log every {})",
-            args.batch,
-            cli.backend,
-            args.steps,
-            args.log_every
-        );
     }
     Ok(())
 }

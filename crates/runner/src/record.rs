@@ -218,6 +218,41 @@ pub struct ResultRecord {
     pub samples_per_s: f64,
     /// Backend used.
     pub backend: String,
+    /// Threads of the run's tensor operations (see `parallel`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
+    /// The process's peak resident memory (MiB) when the run ended: with `--jobs N` it covers
+    /// the runs trained beside it and the shared datasets too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// A finished result with every metric absent, for tests to fill in.
+#[cfg(test)]
+pub fn blank_result(run_id: String) -> ResultRecord {
+    ResultRecord {
+        run_id,
+        config_hash: String::new(),
+        status: Status::Finished,
+        error: None,
+        diverged_step: None,
+        epochs: 1,
+        steps: 1,
+        test_accuracy: None,
+        test_loss: None,
+        best_test_accuracy: None,
+        val_accuracy: None,
+        val_loss: None,
+        train_loss: None,
+        sparsity: None,
+        saturation: None,
+        convergence_step: None,
+        wall_s: 0.0,
+        samples_per_s: 0.0,
+        backend: String::new(),
+        threads: None,
+        peak_rss_mib: None,
+    }
 }
 
 /// The files of one run.

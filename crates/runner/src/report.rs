@@ -377,7 +377,6 @@ pub fn write(rows: &[Row], out: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Status;
 
     fn row(depth: &str, activation: &str, seed: &str) -> Row {
         let axes: Vec<(String, String)> =
@@ -393,25 +392,8 @@ mod tests {
         Row {
             axes,
             result: ResultRecord {
-                run_id: id,
-                config_hash: String::new(),
-                status: Status::Finished,
-                error: None,
-                diverged_step: None,
-                epochs: 1,
-                steps: 1,
                 test_accuracy: Some(0.5),
-                test_loss: None,
-                best_test_accuracy: None,
-                val_accuracy: None,
-                val_loss: None,
-                train_loss: None,
-                sparsity: None,
-                saturation: None,
-                convergence_step: None,
-                wall_s: 0.0,
-                samples_per_s: 0.0,
-                backend: String::new(),
+                ..crate::record::blank_result(id)
             },
             dir: PathBuf::new(),
         }

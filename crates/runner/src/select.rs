@@ -220,25 +220,12 @@ mod tests {
         let finished = status == Status::Finished;
         Row {
             result: ResultRecord {
-                run_id: format!("activation={activation}_lr={lr}_seed={seed}"),
-                config_hash: String::new(),
                 status,
-                error: None,
-                diverged_step: None,
-                epochs: 1,
-                steps: 1,
                 test_accuracy: finished.then_some(test),
-                test_loss: None,
-                best_test_accuracy: None,
                 val_accuracy: finished.then_some(val),
-                val_loss: None,
-                train_loss: None,
-                sparsity: None,
-                saturation: None,
-                convergence_step: None,
-                wall_s: 0.0,
-                samples_per_s: 0.0,
-                backend: String::new(),
+                ..crate::record::blank_result(format!(
+                    "activation={activation}_lr={lr}_seed={seed}"
+                ))
             },
             axes,
             dir: PathBuf::new(),

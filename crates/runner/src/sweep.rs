@@ -15,6 +15,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::backend::Backend;
 use crate::grid::Run;
+use crate::parallel;
 use crate::record::{ResultRecord, RunDir, Status, write_json};
 use crate::train::{Progress, RunData, failed_record, train};
 
@@ -26,8 +27,10 @@ pub struct Options {
     pub backend: Backend,
     /// Data root.
     pub data_root: PathBuf,
-    /// Runs at once.
-    pub jobs: usize,
+    /// Runs at once (`None`: chosen by [`crate::parallel::plan`]).
+    pub jobs: Option<usize>,
+    /// Threads per run (`None`: chosen by [`crate::parallel::plan`]).
+    pub threads: Option<usize>,
     /// Rerun runs that already have a result.
     pub force: bool,
     /// No progress output.
@@ -206,40 +209,48 @@ pub fn run_all(runs: &[Run], opts: &Options) -> Result<Vec<ResultRecord>> {
             let _ = fs::remove_dir_all(opts.out.join("runs").join(&runs[i].id));
         }
     }
+    let (plan, why) = parallel::plan(&todo_runs, opts.jobs, opts.threads, parallel::cores());
+    progress.line("sweep", &plan.describe(&why));
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let slots = Mutex::new(&mut results);
-    let jobs = opts.jobs.clamp(1, todo.len());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| {
-                loop {
-                    let k = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(&i) = todo.get(k) else { break };
-                    let run = &runs[i];
-                    let result = run_one(run, &data, opts, &progress);
-                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                    let status = match result.status {
-                        Status::Finished => format!(
-                            "finished: test acc {:.4}",
-                            result.test_accuracy.unwrap_or(f64::NAN)
-                        ),
-                        Status::Diverged => {
-                            format!("diverged at step {}", result.diverged_step.unwrap_or(0))
-                        }
-                        Status::Failed => {
-                            format!("FAILED: {}", result.error.clone().unwrap_or_default())
-                        }
-                    };
-                    progress.line(
-                        &run.id,
-                        &format!("{status} ({:.1}s) [{n}/{}]", result.wall_s, todo.len()),
-                    );
-                    slots.lock().expect("no panics while holding the lock")[i] = Some(result);
-                }
+    let (next, done, slots, todo, data, progress) = (&next, &done, &slots, &todo, &data, &progress);
+    std::thread::scope(|scope| -> Result<()> {
+        for _ in 0..plan.jobs {
+            // Each run's tensor operations stay on its own pool, so side-by-side runs do not
+            // queue behind each other's work.
+            let pool = parallel::pool(plan.threads)?;
+            scope.spawn(move || {
+                pool.install(|| {
+                    loop {
+                        let k = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(&i) = todo.get(k) else { break };
+                        let run = &runs[i];
+                        let result = run_one(run, data, opts, progress);
+                        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                        let status = match result.status {
+                            Status::Finished => format!(
+                                "finished: test acc {:.4}",
+                                result.test_accuracy.unwrap_or(f64::NAN)
+                            ),
+                            Status::Diverged => {
+                                format!("diverged at step {}", result.diverged_step.unwrap_or(0))
+                            }
+                            Status::Failed => {
+                                format!("FAILED: {}", result.error.clone().unwrap_or_default())
+                            }
+                        };
+                        progress.line(
+                            &run.id,
+                            &format!("{status} ({:.1}s) [{n}/{}]", result.wall_s, todo.len()),
+                        );
+                        slots.lock().expect("no panics while holding the lock")[i] = Some(result);
+                    }
+                })
             });
         }
-    });
+        Ok(())
+    })?;
     Ok(results.into_iter().flatten().collect())
 }
 

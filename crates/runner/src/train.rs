@@ -376,6 +376,8 @@ fn result_record(run: &Run, st: &State, diverged: Option<usize>, backend: Backen
         wall_s: st.wall_s,
         samples_per_s: st.samples as f64 / st.wall_s.max(1e-9),
         backend: backend.to_string(),
+        threads: Some(rayon::current_num_threads()),
+        peak_rss_mib: crate::parallel::peak_rss_mib(),
     }
 }
 
