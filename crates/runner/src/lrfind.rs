@@ -266,9 +266,21 @@ impl fmt::Display for Suggestion {
     }
 }
 
+/// Points skipped at the start of the steepest-descent search: the debiased average there
+/// rests on a handful of batches, so its wiggles read as steep slopes (fastai's plot skips as
+/// many).
+const SKIP_START: usize = 10;
+
+/// Half-width, in decades of rate, of the window over which a slope is measured. A central
+/// difference between neighbouring points (0.02 decades apart at 300 steps) turns batch noise of
+/// 0.01 in the smoothed loss into a slope of 0.5 per decade; over ±0.1 decade the same noise
+/// reads as 0.05 while a real descent keeps its slope.
+const SLOPE_HALF_WINDOW: f64 = 0.1;
+
 /// Reads a curve: the rate of the steepest descent of the smoothed loss (most negative slope
-/// against log10 lr, central differences, on the part of the curve up to the minimum, as in
-/// fastai's `lr_find`), plus the rate of the minimum and min/10. `None` below 2 points.
+/// against log10 lr over ±[`SLOPE_HALF_WINDOW`] decades, on the part of the curve up to the
+/// minimum and after its first [`SKIP_START`] points, as in fastai's `lr_find`), plus the rate
+/// of the minimum and min/10. `None` below 2 points.
 pub fn suggest(curve: &LrCurve) -> Option<Suggestion> {
     let p = &curve.points;
     if p.len() < 2 {
@@ -282,14 +294,18 @@ pub fn suggest(curve: &LrCurve) -> Option<Suggestion> {
     let rule = format!("min/10 = {}", short(min_lr / 10.0));
     let steepest = (min > 0).then(|| {
         let x = |i: usize| p[i].lr.log10();
-        // One-sided differences at the ends of [0, min], central ones inside.
+        // Rates are geometric, so one spacing holds for the whole curve.
+        let spacing = (x(p.len() - 1) - x(0)) / (p.len() - 1) as f64;
+        let half = ((SLOPE_HALF_WINDOW / spacing).ceil() as usize).max(1);
+        // Differences over [i - half, i + half], cut to [0, min] at the ends.
         let slope = |i: usize| {
-            let (a, b) = (i.saturating_sub(1), (i + 1).min(min));
+            let (a, b) = (i.saturating_sub(half), (i + half).min(min));
             (p[b].smoothed - p[a].smoothed) / (x(b) - x(a))
         };
-        (0..=min)
+        let first = if min > SKIP_START { SKIP_START } else { 0 };
+        (first..=min)
             .map(|i| (i, slope(i)))
-            .fold((0, f64::INFINITY), |m, s| if s.1 < m.1 { s } else { m })
+            .fold((first, f64::INFINITY), |m, s| if s.1 < m.1 { s } else { m })
     });
     let (lr, reason) = match steepest {
         Some((i, slope)) => (
@@ -552,6 +568,25 @@ mod tests {
         }
         let s = suggest(test.curve()).unwrap();
         assert!(s.lr >= 10f64.powf(-2.1) && s.lr < s.min_lr, "{s:?}");
+    }
+
+    #[test]
+    fn batch_noise_at_the_start_does_not_pass_for_the_steepest_descent() {
+        // A flat loss with ±0.05 batch noise until 1e-3, then the known curve: the slopes that
+        // noise makes between neighbouring points are steeper than the real descent's.
+        let o = RangeOptions {
+            steps: 313,
+            ..RangeOptions::default()
+        };
+        let mut test = RangeTest::new(o).unwrap();
+        let mut i = 0;
+        while let Some(lr) = test.next_lr() {
+            let noise = if i % 2 == 0 { 0.05 } else { -0.05 };
+            test.observe(u_shaped(lr) + noise);
+            i += 1;
+        }
+        let s = suggest(test.curve()).unwrap();
+        assert!(s.lr >= 10f64.powf(-2.3) && s.lr < s.min_lr, "{s:?}");
     }
 
     #[test]
