@@ -496,6 +496,54 @@ fn missing_data_usage_errors_and_absent_backends_have_their_exit_codes() {
     }
 }
 
+/// The GPU path, run by `benches/gpu.sh` on a machine with a GPU:
+/// `cargo test --release --features gradlab-runner/wgpu --test cli -- --ignored wgpu`.
+/// Ignored by default because no test may need a GPU; compiled always, so it cannot rot.
+#[test]
+#[ignore = "needs a GPU: run with --features gradlab-runner/wgpu -- --ignored wgpu"]
+fn wgpu_trains_to_the_accuracy_of_flex_and_benches() {
+    let Some(_data) = mnist() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tiny(tmp.path(), "");
+    let mut accuracy = Vec::new();
+    for backend in ["flex", "wgpu"] {
+        let out = tmp.path().join(backend);
+        let r = gradlab(&[
+            "--backend",
+            backend,
+            "-q",
+            "train",
+            s(&config),
+            "--out",
+            s(&out),
+        ]);
+        assert!(r.status.success(), "{backend}: {}", text(&r));
+        let result = fs::read_to_string(out.join("runs/tiny/result.json")).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&result).unwrap();
+        assert_eq!(json["backend"], backend);
+        accuracy.push(json["test_accuracy"].as_f64().unwrap());
+    }
+    // Same seed and data; only float summation order differs between the backends.
+    assert!((accuracy[0] - accuracy[1]).abs() < 0.05, "{accuracy:?}");
+    let r = gradlab(&[
+        "--backend",
+        "wgpu",
+        "bench",
+        "--depth",
+        "2",
+        "--width",
+        "64",
+        "--steps",
+        "5",
+    ]);
+    assert!(r.status.success(), "{}", text(&r));
+    assert!(
+        String::from_utf8_lossy(&r.stdout).contains("samples/s"),
+        "{}",
+        text(&r)
+    );
+}
+
 #[test]
 fn data_verify_names_a_corrupt_file() {
     let Some(data) = mnist() else { return };
@@ -574,6 +622,34 @@ fn lr_find_writes_a_curve_of_increasing_rates_and_names_a_suggested_rate() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("suggested lr "), "{stdout}");
     assert!(stdout.contains("min/10 = "), "{stdout}");
+}
+
+#[test]
+fn a_grid_given_to_lr_find_names_the_pins_and_the_pins_work() {
+    let Some(_data) = mnist() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tiny(
+        tmp.path(),
+        "[grid]\nactivation = [\"tanh\", \"relu\"]\nseed = [1, 2]",
+    );
+    let out_dir = tmp.path().join("lr");
+    let args = ["lr-find", s(&config), "--steps", "5", "--out", s(&out_dir)];
+    let out = gradlab(&args);
+    assert!(!out.status.success());
+    let err = text(&out);
+    assert!(err.contains("expands to 4 runs"), "{err}");
+    assert!(
+        err.contains("--set grid.activation=tanh --set grid.seed=1"),
+        "{err}"
+    );
+    let pinned = [
+        &args[..],
+        &["--set", "grid.activation=relu", "--set", "grid.seed=2"],
+    ]
+    .concat();
+    let out = gradlab(&pinned);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(out_dir.join("lr-find.csv").exists());
 }
 
 #[test]

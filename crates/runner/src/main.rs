@@ -85,9 +85,10 @@ fn dispatch(cli: &Cli) -> Result<()> {
             if runs.len() != 1 {
                 bail!(
                     "{}: the config's [grid] expands to {} runs; `train` runs one: use \
-                     `gradlab sweep`, or pin the grid keys with --set",
+                     `gradlab sweep`, or {}",
                     args.config.display(),
-                    runs.len()
+                    runs.len(),
+                    how_to_pin(&runs)
                 );
             }
             execute(cli, &runs, out, args.force, Some(1))
@@ -130,10 +131,10 @@ fn dispatch(cli: &Cli) -> Result<()> {
             let runs = expand_config(&args.config, &args.sets)?;
             let [run] = runs.as_slice() else {
                 bail!(
-                    "{}: the config's [grid] expands to {} runs; `lr-find` tests one: pin the \
-                     grid keys with --set (e.g. --set activation=relu)",
+                    "{}: the config's [grid] expands to {} runs; `lr-find` tests one: {}",
                     args.config.display(),
-                    runs.len()
+                    runs.len(),
+                    how_to_pin(&runs)
                 );
             };
             commands::lr_find(cli, args, run)
@@ -152,6 +153,23 @@ fn prepare(args: &RunArgs) -> Result<(Vec<Run>, PathBuf)> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(name));
     Ok((runs, out))
+}
+
+/// The fix for a grid where one run is wanted: one `--set grid.KEY=VALUE` per key that varies.
+fn how_to_pin(runs: &[Run]) -> String {
+    let first = &runs[0].axes;
+    let pins: Vec<String> = first
+        .iter()
+        .filter(|(key, value)| {
+            runs.iter()
+                .any(|r| r.axes.iter().any(|(k, v)| k == key && v != value))
+        })
+        .map(|(key, value)| format!("--set grid.{key}={value}"))
+        .collect();
+    format!(
+        "pin each varying grid key to one value, e.g. {}",
+        pins.join(" ")
+    )
 }
 
 /// A config file with its `--set` overrides applied, expanded into its grid's runs.
