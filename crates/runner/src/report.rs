@@ -239,7 +239,9 @@ pub fn markdown(cells: &[Cell]) -> String {
     out
 }
 
-fn csv_field(s: &str) -> String {
+/// One CSV field, quoted when it holds a comma, quote or newline (RFC 4180); grid values such
+/// as `derivative:cap=10,every=50` do.
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

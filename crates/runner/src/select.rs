@@ -15,7 +15,7 @@ use anyhow::{Result, bail};
 use clap::ValueEnum;
 
 use crate::record::write_atomic;
-use crate::report::{Cell, Row, cells};
+use crate::report::{Cell, Row, cells, csv_field};
 
 /// `(axis, value)` pairs naming one group of runs.
 type AxisValues = Vec<(String, String)>;
@@ -170,7 +170,7 @@ pub fn csv(choices: &[Choice]) -> String {
     );
     for c in choices {
         for (_, v) in &c.key {
-            let _ = write!(out, "{v},");
+            let _ = write!(out, "{},", csv_field(v));
         }
         let (em, es) = c
             .test_error
@@ -180,7 +180,12 @@ pub fn csv(choices: &[Choice]) -> String {
         let _ = writeln!(
             out,
             "{},{},{},{},{em},{es},{},{}",
-            c.lr, c.rates, c.val_accuracy.0, c.val_accuracy.1, c.finished, c.runs
+            csv_field(&c.lr),
+            c.rates,
+            c.val_accuracy.0,
+            c.val_accuracy.1,
+            c.finished,
+            c.runs
         );
     }
     out
@@ -268,6 +273,25 @@ mod tests {
         assert!(md.contains("| tanh | 0.03 | 3 | 0.9820 |"), "{md}");
         assert!(md.contains("1.90 ± 0.14"), "{md}");
         assert_eq!(csv(&choices).lines().count(), 3);
+    }
+
+    #[test]
+    fn csv_quotes_values_that_hold_commas() {
+        let choice = Choice {
+            key: vec![("policy".into(), "derivative:cap=10,every=50".into())],
+            lr: "0.1".into(),
+            rates: 2,
+            val_accuracy: (0.9, 0.01),
+            test_error: Some((10.0, 1.0)),
+            finished: 5,
+            runs: 5,
+        };
+        let text = csv(&[choice]);
+        let row = text.lines().nth(1).unwrap();
+        assert!(
+            row.starts_with("\"derivative:cap=10,every=50\",0.1,2,"),
+            "{row}"
+        );
     }
 
     #[test]
