@@ -501,13 +501,39 @@ where
     Y: plotters::coord::ranged1d::Ranged<ValueType = f64>
         + plotters::coord::ranged1d::ValueFormatter<f64>,
 {
-    chart.configure_mesh().x_desc(x).y_desc(y).draw()?;
+    chart
+        .configure_mesh()
+        .x_desc(x)
+        .y_desc(y)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .draw()?;
     lines(&mut chart, series)?;
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
+}
+
+/// An axis label: up to 4 significant digits without trailing zeros between 0.001 and 10⁵
+/// (`0.5`, `0.001`, `5000`), one digit in scientific notation outside (`1e-6`). Plotters' own
+/// labels print log-axis ticks such as 1e-5 as `9.999999999999999e-6`.
+fn tick(v: &f64) -> String {
+    let v = *v;
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let magnitude = v.abs().log10().floor();
+    if !(-3.0..5.0).contains(&magnitude) {
+        return format!("{v:.0e}");
+    }
+    let decimals = (3.0 - magnitude).max(0.0) as usize;
+    let text = format!("{v:.decimals$}");
+    match text.contains('.') {
+        true => text.trim_end_matches('0').trim_end_matches('.').to_string(),
+        false => text,
+    }
 }
 
 fn lines<'a, DB, X, Y>(
@@ -543,4 +569,23 @@ where
         }))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tick;
+
+    #[test]
+    fn ticks_are_short_on_log_and_linear_axes() {
+        assert_eq!(tick(&9.999999999999999e-6), "1e-5");
+        assert_eq!(tick(&1e-6), "1e-6");
+        assert_eq!(tick(&0.001), "0.001");
+        assert_eq!(tick(&0.5), "0.5");
+        assert_eq!(tick(&0.30000000000000004), "0.3");
+        assert_eq!(tick(&1.0), "1");
+        assert_eq!(tick(&2500.0), "2500");
+        assert_eq!(tick(&0.0), "0");
+        assert_eq!(tick(&-0.25), "-0.25");
+        assert_eq!(tick(&1e6), "1e6");
+    }
 }
