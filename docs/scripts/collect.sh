@@ -10,6 +10,10 @@ for name in "$@"; do
   [ -f "$src/summary.md" ] || { echo "no $src/summary.md: run the sweep first" >&2; exit 1; }
   mkdir -p "$dst"
   cp "$src"/summary.md "$src"/summary.csv "$src"/results.csv "$dst"/
+  # Rates chosen on validation (`report --select-by validation`) and derived tables, if any.
+  for extra in selection.md selection.csv comparison.md; do
+    if [ -f "$src/$extra" ]; then cp "$src/$extra" "$dst/"; fi
+  done
   # The two summary plots; the per-cell gradient plots stay in results/ (dozens per grid).
   for plot in accuracy-vs-lr.png accuracy-vs-lr.svg grad-vs-depth.svg; do
     if [ -f "$src/$plot" ]; then cp "$src/$plot" "$dst/"; fi
