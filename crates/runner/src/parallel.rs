@@ -17,6 +17,9 @@ use crate::grid::Run;
 /// single-threaded runs than as one two-threaded run; 784-1000×5-10 at batch 64 (1.8 GFLOP)
 /// ran at the same total speed both ways.
 pub const SMALL_STEP_FLOPS: f64 = 2e8;
+// TODO: decide from the batch size too: at batch 10 a 784-1000×5-10 step (288 MFLOP, so "large"
+// here) ran as fast on one thread as on two (1,042 vs 1,029 samples/s), so two runs side by
+// side would double a sweep's throughput; measure where threads start to pay off and use it.
 
 /// This machine's cores (1 when unknown).
 pub fn cores() -> usize {
