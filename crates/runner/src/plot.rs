@@ -517,12 +517,17 @@ where
 }
 
 /// An axis label: up to 4 significant digits without trailing zeros between 0.001 and 10⁵
-/// (`0.5`, `0.001`, `5000`), one digit in scientific notation outside (`1e-6`). Plotters' own
-/// labels print log-axis ticks such as 1e-5 as `9.999999999999999e-6`.
+/// (`0.5`, `0.001`, `5000`), one digit in scientific notation outside (`1e-6`), `0` below
+/// 1e-14. Plotters' own labels print log-axis ticks such as 1e-5 as `9.999999999999999e-6`.
 fn tick(v: &f64) -> String {
     let v = *v;
-    if v == 0.0 || !v.is_finite() {
-        return format!("{v}");
+    // Plotters computes a linear axis's 0 tick as a sum of steps, e.g. -1e-16: that is 0.
+    if v.abs() < 1e-14 || !v.is_finite() {
+        return if v.is_finite() {
+            "0".into()
+        } else {
+            format!("{v}")
+        };
     }
     let magnitude = v.abs().log10().floor();
     if !(-3.0..5.0).contains(&magnitude) {
@@ -585,6 +590,8 @@ mod tests {
         assert_eq!(tick(&1.0), "1");
         assert_eq!(tick(&2500.0), "2500");
         assert_eq!(tick(&0.0), "0");
+        assert_eq!(tick(&-1.1102230246251565e-16), "0");
+        assert_eq!(tick(&1e-12), "1e-12");
         assert_eq!(tick(&-0.25), "-0.25");
         assert_eq!(tick(&1e6), "1e6");
     }
