@@ -11,10 +11,13 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader ||
 time cargo build --release -p gradlab-runner --features wgpu || exit 1
 cargo test --release -p gradlab-runner --features wgpu --test cli -- --ignored wgpu
 gradlab=target/release/gradlab
+source benches/cases.sh
 {
   echo "| model | batch | gradlab wgpu samples/s | GFLOP/s | PyTorch CUDA samples/s | ratio |"
   echo "|---|---|---|---|---|---|"
   while IFS='|' read -r label args steps; do
+    # A GPU finishes the CPU's step counts too fast to time well: at least 300 steps.
+    steps=$(( steps < 300 ? 300 : steps ))
     # shellcheck disable=SC2086
     ours=$("$gradlab" --backend wgpu --json bench $args --steps "$steps" --peak-size 0)
     # shellcheck disable=SC2086
@@ -23,14 +26,8 @@ gradlab=target/release/gradlab
 import json, sys
 label, ours, theirs = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3] or "{}")
 o, t = ours["samples_per_s"], theirs.get("samples_per_s")
-ratio = f"{o / t:.2f}" if t else "-"
-print(f"| {label} | {ours['batch']} | {o:,.0f} | {ours['gflops']:.1f} | "
-      f"{t:,.0f} | {ratio} |" if t else f"| {label} | {ours['batch']} | {o:,.0f} | "
-      f"{ours['gflops']:.1f} | - | - |")
+torch_text, ratio = (f"{t:,.0f}", f"{o / t:.2f}") if t else ("-", "-")
+print(f"| {label} | {ours['batch']} | {o:,.0f} | {ours['gflops']:.1f} | {torch_text} | {ratio} |")
 PY
-  done <<'CASES'
-784-1000×5-10|--depth 5 --width 1000 --batch 64|300
-784-1000×5-10|--depth 5 --width 1000 --batch 256|300
-784-128-64-10|--widths 128,64 --batch 64|3000
-CASES
+  done < <(cases)
 } | tee "$out/gpu.md"
