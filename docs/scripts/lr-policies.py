@@ -53,10 +53,8 @@ def main():
     labels = list(dict.fromkeys(k[2] for k in chosen))
 
     def nearest(activation, depth, rate):
-        rates = [float(k[3]) for k in cells if k[:3] == (activation, depth, "SGD, uniform")]
-        best = min(rates, key=lambda r: abs(math.log10(r) - math.log10(rate)))
-        lr = next(k[3] for k in cells if k[:3] == (activation, depth, "SGD, uniform")
-                  and float(k[3]) == best)
+        rates = [k[3] for k in cells if k[:3] == (activation, depth, "SGD, uniform")]
+        lr = min(rates, key=lambda r: abs(math.log10(float(r)) - math.log10(rate)))
         c = cells[(activation, depth, "SGD, uniform", lr)]
         return f"{lr}: {pct(c['test_accuracy_mean'], c['test_accuracy_sd'], c['runs'])}"
 
