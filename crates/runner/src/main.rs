@@ -82,16 +82,12 @@ fn dispatch(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Train(args) => {
             let (runs, out) = prepare(args)?;
-            if runs.len() != 1 {
-                bail!(
-                    "{}: the config's [grid] expands to {} runs; `train` runs one: use \
-                     `gradlab sweep`, or {}",
-                    args.config.display(),
-                    runs.len(),
-                    how_to_pin(&runs)
-                );
-            }
-            execute(cli, &runs, out, args.force, Some(1))
+            let run = one_run(
+                &args.config,
+                &runs,
+                "`train` runs one: use `gradlab sweep`, or",
+            )?;
+            execute(cli, std::slice::from_ref(run), out, args.force, Some(1))
         }
         Command::Sweep(args) => sweep(cli, args),
         Command::Report(args) => {
@@ -129,14 +125,7 @@ fn dispatch(cli: &Cli) -> Result<()> {
         Command::Bench(args) => bench::bench(cli, args),
         Command::LrFind(args) => {
             let runs = expand_config(&args.config, &args.sets)?;
-            let [run] = runs.as_slice() else {
-                bail!(
-                    "{}: the config's [grid] expands to {} runs; `lr-find` tests one: {}",
-                    args.config.display(),
-                    runs.len(),
-                    how_to_pin(&runs)
-                );
-            };
+            let run = one_run(&args.config, &runs, "`lr-find` tests one:")?;
             commands::lr_find(cli, args, run)
         }
     }
@@ -153,6 +142,20 @@ fn prepare(args: &RunArgs) -> Result<(Vec<Run>, PathBuf)> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(name));
     Ok((runs, out))
+}
+
+/// The only run of `runs`, or an error saying what the command does with one (`what`) and
+/// which `--set grid.KEY=VALUE` pins the grid to one run.
+fn one_run<'a>(config: &Path, runs: &'a [Run], what: &str) -> Result<&'a Run> {
+    match runs {
+        [run] => Ok(run),
+        _ => bail!(
+            "{}: the config's [grid] expands to {} runs; {what} {}",
+            config.display(),
+            runs.len(),
+            how_to_pin(runs)
+        ),
+    }
 }
 
 /// The fix for a grid where one run is wanted: one `--set grid.KEY=VALUE` per key that varies.
