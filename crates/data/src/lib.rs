@@ -37,7 +37,9 @@
 //!
 //! [`load()`] returns a [`Dataset`] whose [`Split`]s hold the pixels as shared `Arc<[u8]>` bytes
 //! (CHW per image). [`Split::subset`] and [`Split::split_validation`] (the *last* n samples, as
-//! Glorot & Bengio 2010 used MNIST's last 10,000) share those bytes. [`Batcher`] yields
+//! Glorot & Bengio 2010 used MNIST's last 10,000) share those bytes;
+//! [`Split::split_validation_spread`] copies n samples spread evenly through the file, for copies
+//! ordered by class. [`Batcher`] yields
 //! `(Tensor<4>` NCHW `f32`, `Tensor<1, Int>)` batches in a deterministic order per seed and
 //! epoch (ChaCha8), normalised by [`Normalization`]:
 //!

@@ -57,6 +57,41 @@ fn subset_and_validation_share_bytes_and_take_the_end() {
 }
 
 #[test]
+fn spread_validation_takes_every_class_of_a_class_ordered_split_in_proportion() {
+    // 100 one-pixel images ordered by class (ten of each), pixel = index.
+    let pixels: Vec<u8> = (0..100).collect();
+    let labels: Vec<u8> = (0..100).map(|i| i / 10).collect();
+    let all = Split::new(DatasetName::Mnist, [1, 1, 1], pixels.into(), labels.into()).unwrap();
+
+    let (train, val) = all.split_validation_spread(20).unwrap();
+    assert_eq!((train.len(), val.len()), (80, 20));
+    assert_eq!(val.class_counts(), vec![2; 10]);
+    assert_eq!(train.class_counts(), vec![8; 10]);
+    // Every 5th image, in file order; the rest keeps file order too.
+    let val_pixels: Vec<u8> = (0..20).map(|j| val.image(j)[0]).collect();
+    assert_eq!(val_pixels, (0..20).map(|j| 5 * j + 4).collect::<Vec<u8>>());
+    assert_eq!(
+        (train.image(0)[0], train.image(3)[0], train.image(4)[0]),
+        (0, 3, 5)
+    );
+    // Nothing lost or shared between the two.
+    let mut seen: Vec<u8> = (0..80).map(|i| train.image(i)[0]).collect();
+    seen.extend(val_pixels);
+    seen.sort_unstable();
+    assert_eq!(seen, (0..100).collect::<Vec<u8>>());
+
+    // The last-N split would hold only classes 8 and 9 here.
+    let (_, last) = all.split_validation(20).unwrap();
+    assert_eq!(last.class_counts().iter().filter(|&&c| c > 0).count(), 2);
+
+    assert!(all.split_validation_spread(101).is_err());
+    let (rest, none) = all.split_validation_spread(0).unwrap();
+    assert_eq!((rest.len(), none.len()), (100, 0));
+    let (none, every) = all.split_validation_spread(100).unwrap();
+    assert_eq!((none.len(), every.len()), (0, 100));
+}
+
+#[test]
 fn batches_are_nchw_with_normalised_values() {
     let data = mnist(25);
     let device = Device::flex();
