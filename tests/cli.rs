@@ -387,6 +387,77 @@ fn validation_holds_out_the_last_images_and_report_selects_the_rate_by_it() {
 }
 
 #[test]
+fn a_class_ordered_copy_needs_the_spread_validation_pick() {
+    // The shared CIFAR-10 copy is ordered by class (shared/data/SOURCES.md): its last 10,000
+    // training images are classes 8 and 9 only.
+    let Some(dir) = data_dir().filter(|d| d.join("cifar-10-batches-bin").exists()) else {
+        eprintln!("skipped: CIFAR-10 not found; set GRADLAB_DATA");
+        return;
+    };
+    let ordered = gradlab_data::load(gradlab_data::DatasetName::Cifar10, &dir).unwrap();
+    if ordered.train.label(0) != 0 || ordered.train.label(49_999) != 9 {
+        eprintln!("skipped: this CIFAR-10 copy is not ordered by class");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tiny(tmp.path(), "");
+    let body = fs::read_to_string(&config)
+        .unwrap()
+        .replace(
+            "dataset = \"mnist\"\ntrain_size = 500\n",
+            "dataset = \"cifar10\"\n",
+        )
+        .replace("batch_size = 20", "batch_size = 1000")
+        .replace("depth = 2\nwidth = 16", "depth = 1\nwidth = 8");
+    fs::write(&config, body).unwrap();
+    let out = tmp.path().join("out");
+    let run = |pick: &str| {
+        gradlab(&[
+            "-q",
+            "train",
+            s(&config),
+            "--out",
+            s(&out),
+            "--set",
+            "data.validation=10000",
+            "--set",
+            &format!("data.validation_pick={pick}"),
+        ])
+    };
+
+    let r = run("last");
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(
+        text(&r).contains("class(es) 0, 1, 2, 3, 4, 5, 6, 7")
+            && text(&r).contains("data.validation_pick = \"spread\""),
+        "{}",
+        text(&r)
+    );
+
+    let r = run("spread");
+    assert!(r.status.success(), "{}", text(&r));
+    let result: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("runs/tiny/result.json")).unwrap())
+            .unwrap();
+    // 40,000 training images at batch 1,000; the validation accuracy counts 10,000 images.
+    assert_eq!(result["steps"], 40, "{result}");
+    let val = result["val_accuracy"].as_f64().unwrap();
+    assert!(
+        (val * 10_000.0 - (val * 10_000.0).round()).abs() < 1e-6,
+        "{val}"
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("runs/tiny/config.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        saved["config"]["data"]["validation_pick"], "spread",
+        "{saved}"
+    );
+
+    rejected(&["--set", "data.validation_pick=random"], "", "spread");
+}
+
+#[test]
 fn stats_every_records_layer_statistics_every_k_steps_and_plots_them() {
     let Some(_data) = mnist() else { return };
     let tmp = tempfile::tempdir().unwrap();

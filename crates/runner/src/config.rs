@@ -53,9 +53,32 @@ pub struct DataConfig {
     /// rest. Left out of the serialised config when absent, so existing hashes are unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<usize>,
+    /// Which training images the validation split takes: `last` (the default, Glorot &
+    /// Bengio's protocol) or `spread`, every (len / N)-th image, for copies ordered by class.
+    /// Left out of the serialised config when `last`, so existing hashes are unchanged.
+    #[serde(default, skip_serializing_if = "ValidationPick::is_last")]
+    pub validation_pick: ValidationPick,
     /// `unit-range` (x/255) or `standardize`.
     #[serde(default)]
     pub normalization: Normalization,
+}
+
+/// Which training images `data.validation` holds out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ValidationPick {
+    /// The last N images, as Glorot & Bengio (2010) held out MNIST's last 10,000.
+    #[default]
+    Last,
+    /// N images spread evenly through the training file (every 5th of 50,000 for 10,000):
+    /// a sample of every class even on a copy ordered by class.
+    Spread,
+}
+
+impl ValidationPick {
+    fn is_last(&self) -> bool {
+        *self == ValidationPick::Last
+    }
 }
 
 /// `[model]`.

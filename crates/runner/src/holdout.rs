@@ -1,6 +1,7 @@
 //! The validation split (`data.validation = N`): the last N images of a dataset's training set,
 //! as in Glorot & Bengio (2010), who chose every learning rate on MNIST's last 10,000 training
-//! images and trained on the first 50,000.
+//! images and trained on the first 50,000. `data.validation_pick = "spread"` takes N images
+//! spread evenly through the file instead, for copies ordered by class.
 //!
 //! The validation images are cut from the whole training set first; `data.train_size` then
 //! takes the first images of what is left, so the validation split is the same whatever
@@ -11,7 +12,7 @@ use std::collections::BTreeMap;
 use anyhow::{Result, bail};
 use gradlab_data::{Dataset, Split};
 
-use crate::config::DataConfig;
+use crate::config::{DataConfig, ValidationPick};
 use crate::grid::Run;
 
 /// Checks `data.validation` against the dataset's size, before anything loads or trains.
@@ -39,9 +40,11 @@ pub fn check_size(data: &DataConfig) -> Result<()> {
 pub fn split(train: &Split, data: &DataConfig) -> (Split, Option<Split>) {
     let (rest, validation) = match data.validation {
         Some(n) => {
-            let (rest, validation) = train
-                .split_validation(n)
-                .expect("data.validation is checked against the dataset's size");
+            let (rest, validation) = match data.validation_pick {
+                ValidationPick::Last => train.split_validation(n),
+                ValidationPick::Spread => train.split_validation_spread(n),
+            }
+            .expect("data.validation is checked against the dataset's size");
             (rest, Some(validation))
         }
         None => (train.clone(), None),
@@ -76,7 +79,8 @@ pub fn check_classes(runs: &[Run], data: &BTreeMap<&'static str, Dataset>) -> Re
                 bail!(
                     "data.validation = {n}: the {name} split of {} has no image of class(es) {} \
                      (this copy's training images are ordered by class, so the last {n} are not \
-                     a sample of every class); use the official file order (`gradlab data \
+                     a sample of every class); set data.validation_pick = \"spread\" to take \
+                     every class in proportion, use the official file order (`gradlab data \
                      download {}` into an empty --data-dir) or remove data.validation",
                     d.dataset,
                     missing.join(", "),
@@ -102,6 +106,7 @@ mod tests {
             train_size,
             test_size: None,
             validation,
+            validation_pick: ValidationPick::Last,
             normalization: Default::default(),
         }
     }
@@ -131,6 +136,22 @@ mod tests {
         assert_eq!((train.len(), validation.unwrap().len()), (20, 30));
         let (train, validation) = split(&all, &data(None, Some(20)));
         assert_eq!((train.len(), validation.is_none()), (20, true));
+    }
+
+    #[test]
+    fn spread_validation_is_every_kth_image_and_train_size_cuts_the_rest() {
+        let all = hundred();
+        let spread = DataConfig {
+            validation_pick: ValidationPick::Spread,
+            ..data(Some(25), Some(30))
+        };
+        let (train, validation) = split(&all, &spread);
+        let validation = validation.unwrap();
+        assert_eq!((train.len(), validation.len()), (30, 25));
+        let picked: Vec<u8> = (0..25).map(|j| validation.image(j)[0]).collect();
+        assert_eq!(picked, (0..25).map(|j| 4 * j + 3).collect::<Vec<u8>>());
+        // The first 30 of the 75 left: three of every four images.
+        assert_eq!((train.image(2)[0], train.image(3)[0]), (2, 4));
     }
 
     #[test]
