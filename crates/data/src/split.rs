@@ -187,10 +187,10 @@ impl Split {
 
     /// The samples at `indices` (relative to this split), copied into new buffers.
     fn gather(&self, indices: impl Iterator<Item = usize> + Clone) -> Split {
-        let images: Vec<u8> = indices
-            .clone()
-            .flat_map(|i| self.image(i).iter().copied())
-            .collect();
+        let mut images = Vec::with_capacity(indices.clone().count() * self.image_len());
+        for i in indices.clone() {
+            images.extend_from_slice(self.image(i));
+        }
         let labels: Vec<u8> = indices.map(|i| self.label(i)).collect();
         let range = 0..labels.len();
         Split {

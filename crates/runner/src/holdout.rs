@@ -56,40 +56,61 @@ pub fn split(train: &Split, data: &DataConfig) -> (Split, Option<Split>) {
     (rest, validation)
 }
 
-/// Rejects a validation split that lacks a class: on a copy of the data ordered by class
-/// (such as the CIFAR-10 copy described in `shared/data/SOURCES.md`) the last N images hold
-/// only the last classes, which would leave the network never trained on them.
+/// Rejects a validation or training split that lacks a class: on a copy of the data ordered
+/// by class (such as the CIFAR-10 copy described in `shared/data/SOURCES.md`) the last N images
+/// hold only the last classes, and `train_size` images taken from the front only the first,
+/// which would leave the network never trained or never judged on the others. Each distinct
+/// `[data]` table is split once, however many runs share it.
 pub fn check_classes(runs: &[Run], data: &BTreeMap<&'static str, Dataset>) -> Result<()> {
+    let mut checked: Vec<&DataConfig> = Vec::new();
     for run in runs {
         let d = &run.config.data;
+        if checked.contains(&d) {
+            continue;
+        }
+        checked.push(d);
         let (Some(n), Some(set)) = (d.validation, data.get(d.dataset.as_str())) else {
             continue;
         };
         let (train, validation) = split(&set.train, d);
         let validation = validation.expect("validation is set");
-        for (name, part) in [("validation", &validation), ("training", &train)] {
-            let missing: Vec<String> = part
-                .class_counts()
-                .iter()
-                .enumerate()
-                .filter(|&(_, &count)| count == 0)
-                .map(|(class, _)| class.to_string())
-                .collect();
-            if !missing.is_empty() {
-                bail!(
-                    "data.validation = {n}: the {name} split of {} has no image of class(es) {} \
-                     (this copy's training images are ordered by class, so the last {n} are not \
-                     a sample of every class); set data.validation_pick = \"spread\" to take \
-                     every class in proportion, use the official file order (`gradlab data \
-                     download {}` into an empty --data-dir) or remove data.validation",
-                    d.dataset,
-                    missing.join(", "),
-                    d.dataset
-                );
-            }
+        let missing = missing_classes(&validation);
+        if !missing.is_empty() {
+            bail!(
+                "data.validation = {n}: the validation split of {} has no image of class(es) {} \
+                 (this copy's training images are ordered by class, so the last {n} are not a \
+                 sample of every class); set data.validation_pick = \"spread\" to take every \
+                 class in proportion, use the official file order (`gradlab data download {}` \
+                 into an empty --data-dir) or remove data.validation",
+                d.dataset,
+                missing,
+                d.dataset
+            );
+        }
+        let missing = missing_classes(&train);
+        if !missing.is_empty() {
+            bail!(
+                "data.validation = {n}: the training split of {} has no image of class(es) {} \
+                 (this copy's training images are ordered by class, so the first {} left after \
+                 the validation split are not a sample of every class); remove data.train_size, \
+                 or use the official file order (`gradlab data download {}` into an empty \
+                 --data-dir)",
+                d.dataset,
+                missing,
+                train.len(),
+                d.dataset
+            );
         }
     }
     Ok(())
+}
+
+/// The classes without an image in `split`, as "3, 4, 5" (empty when every class is there).
+fn missing_classes(split: &Split) -> String {
+    let counts = split.class_counts();
+    let missing = counts.iter().enumerate().filter(|&(_, &count)| count == 0);
+    let names: Vec<String> = missing.map(|(class, _)| class.to_string()).collect();
+    names.join(", ")
 }
 
 #[cfg(test)]
