@@ -51,6 +51,21 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// `gradlab -q train CONFIG --out OUT --set S1 --set S2 …`.
+fn train_with(config: &Path, out: &Path, sets: &[&str]) -> Output {
+    let mut args = vec!["-q", "train", s(config), "--out", s(out)];
+    for set in sets {
+        args.extend(["--set", set]);
+    }
+    gradlab(&args)
+}
+
+/// A JSON file the runner wrote, parsed.
+fn json(path: &Path) -> serde_json::Value {
+    let body = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&body).unwrap()
+}
+
 /// A tiny config: 784-16x2-10 on 500 MNIST images, 1 epoch.
 fn tiny(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("tiny.toml");
@@ -331,8 +346,7 @@ fn validation_holds_out_the_last_images_and_report_selects_the_rate_by_it() {
     let mut val_by_lr = Vec::new();
     for lr in ["0.02", "0.2"] {
         let run = out.join(format!("runs/lr={lr}"));
-        let result: serde_json::Value =
-            serde_json::from_str(&fs::read_to_string(run.join("result.json")).unwrap()).unwrap();
+        let result = json(&run.join("result.json"));
         assert_eq!(
             result["steps"], 20,
             "400 training images at batch 20: {result}"
@@ -412,17 +426,8 @@ fn a_class_ordered_copy_needs_the_spread_validation_pick() {
     fs::write(&config, body).unwrap();
     let out = tmp.path().join("out");
     let run = |pick: &str| {
-        gradlab(&[
-            "-q",
-            "train",
-            s(&config),
-            "--out",
-            s(&out),
-            "--set",
-            "data.validation=10000",
-            "--set",
-            &format!("data.validation_pick={pick}"),
-        ])
+        let pick = format!("data.validation_pick={pick}");
+        train_with(&config, &out, &["data.validation=10000", &pick])
     };
 
     let r = run("last");
@@ -436,9 +441,7 @@ fn a_class_ordered_copy_needs_the_spread_validation_pick() {
 
     let r = run("spread");
     assert!(r.status.success(), "{}", text(&r));
-    let result: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(out.join("runs/tiny/result.json")).unwrap())
-            .unwrap();
+    let result = json(&out.join("runs/tiny/result.json"));
     // 40,000 training images at batch 1,000; the validation accuracy counts 10,000 images.
     assert_eq!(result["steps"], 40, "{result}");
     let val = result["val_accuracy"].as_f64().unwrap();
@@ -446,12 +449,26 @@ fn a_class_ordered_copy_needs_the_spread_validation_pick() {
         (val * 10_000.0 - (val * 10_000.0).round()).abs() < 1e-6,
         "{val}"
     );
-    let saved: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(out.join("runs/tiny/config.json")).unwrap())
-            .unwrap();
+    let saved = json(&out.join("runs/tiny/config.json"));
     assert_eq!(
         saved["config"]["data"]["validation_pick"], "spread",
         "{saved}"
+    );
+
+    // `train_size` takes the first images of the other 40,000: on this copy, classes 0-2.
+    let sets = [
+        "data.validation=10000",
+        "data.validation_pick=spread",
+        "data.train_size=10000",
+    ];
+    let r = train_with(&config, &out, &sets);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(
+        text(&r)
+            .contains("training split of cifar10 has no image of class(es) 3, 4, 5, 6, 7, 8, 9")
+            && text(&r).contains("remove data.train_size"),
+        "{}",
+        text(&r)
     );
 
     rejected(&["--set", "data.validation_pick=random"], "", "spread");
@@ -464,15 +481,7 @@ fn stats_every_records_layer_statistics_every_k_steps_and_plots_them() {
     let config = tiny(tmp.path(), "");
     let out = tmp.path().join("out");
     // 500 images at batch 20: 25 steps; snapshots at steps 0 (initialisation), 10 and 20.
-    let r = gradlab(&[
-        "-q",
-        "train",
-        s(&config),
-        "--out",
-        s(&out),
-        "--set",
-        "log.stats_every=10",
-    ]);
+    let r = train_with(&config, &out, &["log.stats_every=10"]);
     assert!(r.status.success(), "{}", text(&r));
     let stats = fs::read_to_string(out.join("runs/tiny/stats.jsonl")).unwrap();
     let lines: Vec<serde_json::Value> = stats
@@ -509,15 +518,7 @@ fn per_layer_widths_train_and_bench() {
     let tmp = tempfile::tempdir().unwrap();
     let config = tiny(tmp.path(), "");
     let out = tmp.path().join("out");
-    let r = gradlab(&[
-        "-q",
-        "train",
-        s(&config),
-        "--out",
-        s(&out),
-        "--set",
-        "model.widths=[16, 8]",
-    ]);
+    let r = train_with(&config, &out, &["model.widths=[16, 8]"]);
     assert!(r.status.success(), "{}", text(&r));
 
     let r = gradlab(&[
