@@ -10,8 +10,9 @@ for name in "$@"; do
   [ -f "$src/summary.md" ] || { echo "no $src/summary.md: run the sweep first" >&2; exit 1; }
   mkdir -p "$dst"
   cp "$src"/summary.md "$src"/summary.csv "$src"/results.csv "$dst"/
-  # Rates chosen on validation (`report --select-by validation`) and derived tables, if any.
-  for extra in selection.md selection.csv comparison.md; do
+  # Rates chosen on validation (`report --select-by validation`) and derived tables
+  # (docs/scripts/lr-policies.py, docs/scripts/budget-curve.py), if any.
+  for extra in selection.md selection.csv comparison.md budget-curve.md; do
     if [ -f "$src/$extra" ]; then cp "$src/$extra" "$dst/"; fi
   done
   # The two summary plots; the per-cell gradient plots stay in results/ (dozens per grid).
