@@ -590,10 +590,9 @@ fn wgpu_trains_to_the_accuracy_of_flex_and_benches() {
             s(&out),
         ]);
         assert!(r.status.success(), "{backend}: {}", text(&r));
-        let result = fs::read_to_string(out.join("runs/tiny/result.json")).unwrap();
-        let json: serde_json::Value = serde_json::from_str(&result).unwrap();
-        assert_eq!(json["backend"], backend);
-        accuracy.push(json["test_accuracy"].as_f64().unwrap());
+        let result = json(&out.join("runs/tiny/result.json"));
+        assert_eq!(result["backend"], backend);
+        accuracy.push(result["test_accuracy"].as_f64().unwrap());
     }
     // Same seed and data; only float summation order differs between the backends.
     assert!((accuracy[0] - accuracy[1]).abs() < 0.05, "{accuracy:?}");

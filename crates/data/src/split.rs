@@ -180,18 +180,18 @@ impl Split {
         for j in 0..n_val {
             is_validation[(j + 1) * len / n_val - 1] = true;
         }
-        let train = self.gather((0..len).filter(|&i| !is_validation[i]));
-        let validation = self.gather((0..len).filter(|&i| is_validation[i]));
-        Ok((train, validation))
+        let (validation, train): (Vec<usize>, Vec<usize>) =
+            (0..len).partition(|&i| is_validation[i]);
+        Ok((self.gather(&train), self.gather(&validation)))
     }
 
     /// The samples at `indices` (relative to this split), copied into new buffers.
-    fn gather(&self, indices: impl Iterator<Item = usize> + Clone) -> Split {
-        let mut images = Vec::with_capacity(indices.clone().count() * self.image_len());
-        for i in indices.clone() {
+    fn gather(&self, indices: &[usize]) -> Split {
+        let mut images = Vec::with_capacity(indices.len() * self.image_len());
+        for &i in indices {
             images.extend_from_slice(self.image(i));
         }
-        let labels: Vec<u8> = indices.map(|i| self.label(i)).collect();
+        let labels: Vec<u8> = indices.iter().map(|&i| self.label(i)).collect();
         let range = 0..labels.len();
         Split {
             dataset: self.dataset,

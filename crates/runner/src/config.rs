@@ -50,7 +50,8 @@ pub struct DataConfig {
     /// Hold out N images of the dataset's training set as a validation split (the last N
     /// unless `validation_pick` says otherwise), evaluated each epoch like the test set (Glorot
     /// & Bengio 2010 chose learning rates on MNIST's last 10,000 training images);
-    /// `train_size` then takes the first images of the rest. Left out of the serialised config when absent, so existing hashes are unchanged.
+    /// `train_size` then takes the first images of the rest. Left out of the serialised config
+    /// when absent, so existing hashes are unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<usize>,
     /// Which training images the validation split takes: `last` (the default, Glorot &
