@@ -45,9 +45,7 @@ where
         while n < max_requests && Instant::now() < deadline {
             match listener.accept() {
                 Ok((stream, _)) => {
-                    if let Some((path, range)) = answer(stream, &handler, n) {
-                        seen2.lock().unwrap().push((path, range));
-                    }
+                    answer(stream, &handler, n, &seen2);
                     n += 1;
                 }
                 Err(_) => thread::sleep(Duration::from_millis(5)),
@@ -57,7 +55,9 @@ where
     (base, seen)
 }
 
-fn answer<F>(stream: TcpStream, handler: &F, n: usize) -> Option<(String, Option<usize>)>
+/// Reads one request, records it in `seen` *before* replying (so a client that has its reply
+/// finds its request already recorded) and sends `handler`'s reply.
+fn answer<F>(stream: TcpStream, handler: &F, n: usize, seen: &Seen) -> Option<()>
 where
     F: Fn(&str, Option<usize>, usize) -> Reply,
 {
@@ -79,6 +79,7 @@ where
             range = v.trim().trim_end_matches('-').parse().ok();
         }
     }
+    seen.lock().unwrap().push((path.clone(), range));
     let reply = handler(&path, range, n);
     let reason = match reply.status {
         200 => "OK",
@@ -101,8 +102,7 @@ where
         .unwrap_or(reply.body.len())
         .min(reply.body.len());
     stream.write_all(&reply.body[..end]).ok()?;
-    stream.flush().ok()?;
-    Some((path, range))
+    stream.flush().ok()
 }
 
 /// A file served with `Range` support.
